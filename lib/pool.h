@@ -1,0 +1,36 @@
+/* The pool runner: a master process that binds one unix socket (mode 0600),
+ * pre-forks N worker processes and respawns any that dies (with back-off
+ * when they die young), and on SIGTERM/SIGINT asks every worker to stop,
+ * waits for them (SIGKILL after a grace period), removes the socket and the
+ * pid file.
+ *
+ * A worker process runs one event thread that accepts connections and
+ * watches every FastCGI connection with epoll, and T handler threads that
+ * take only connections with a request ready: a connection nginx keeps alive
+ * while idle holds no thread (STACK-NOTES "FastCGI pool models"). On stop, a
+ * worker stops accepting, finishes the requests in hand, closes idle
+ * connections and exits. */
+#ifndef SHOP_POOL_H
+#define SHOP_POOL_H
+
+#include <fcgiapp.h>
+
+struct shop_pool_opts {
+	const char *name;         /* for logs */
+	const char *socket_path;
+	const char *pidfile;      /* may be NULL */
+	unsigned procs;           /* worker processes, >= 1 */
+	unsigned threads;         /* handler threads per process, >= 1 */
+	/* In each worker process after fork, before threads; non-zero exits it. */
+	int (*proc_init)(void *arg);
+	/* Per handler thread: set-up, one call per request, tear-down. */
+	void *(*thread_init)(void *arg);
+	void (*serve)(FCGX_Request *req, void *thread_state);
+	void (*thread_fini)(void *thread_state);
+	void *arg;
+};
+
+/* Runs the master until stopped. Returns the exit status for main(). */
+int shop_pool_run(const struct shop_pool_opts *o);
+
+#endif
