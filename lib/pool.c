@@ -1,0 +1,793 @@
+/* The pool runner (see pool.h and STACK-NOTES "FastCGI pool models").
+ *
+ * Master: binds the socket, writes the pid file, forks the workers, respawns
+ * any that dies (with back-off when it dies young), and on SIGTERM/SIGINT
+ * stops them (SIGKILL after a grace period). It is single-threaded and takes
+ * its signals synchronously with sigtimedwait().
+ *
+ * Worker: every signal is blocked in every thread; a signal thread takes
+ * SIGTERM/SIGINT with sigwait(), sets the stop flag and wakes the event
+ * thread through an eventfd. The event thread (the process's main thread)
+ * owns an epoll set with the listen socket (EPOLLEXCLUSIVE: every worker
+ * process watches it) and each accepted connection (EPOLLONESHOT), and
+ * queues connections with a request ready to the handler threads. A handler
+ * lets libfcgi read the request from that connection (FCGX_Request with no
+ * listen socket, ipcFd set), serves it, and after FCGX_Finish_r re-arms the
+ * connection when the web server keeps it (FCGI_KEEP_CONN) or lets libfcgi's
+ * close stand. So a connection kept idle by nginx holds no thread.
+ *
+ * libfcgi facts this relies on, checked by experiment with libfcgi 2.4.2
+ * (tests/unit/test_pool.c covers each):
+ *   - with listen_sock -1 and ipcFd set, FCGX_Accept_r reads the request from
+ *     ipcFd; when the peer has closed the connection or sent garbage, it
+ *     closes ipcFd, sets it to -1, tries accept(-1), fails and returns < 0;
+ *   - keepConnection must be 1 before FCGX_Accept_r, which first finishes the
+ *     previous request and would otherwise close ipcFd; BEGIN_REQUEST then
+ *     sets it from the FCGI_KEEP_CONN flag;
+ *   - FCGX_Finish_r leaves ipcFd open (>= 0) exactly when keepConnection is
+ *     set and no stream error happened; otherwise it closes it (after a
+ *     shutdown and a short poll() for the peer's EOF).
+ *   - FCGX_Init installs handlers for SIGTERM/SIGUSR1/SIGPIPE when they are at
+ *     their defaults: the worker puts its own dispositions back afterwards. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "lib/err.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/pool.h"
+
+#define LISTEN_BACKLOG 1024
+#define IO_TIMEOUT_S 30          /* SO_RCVTIMEO/SO_SNDTIMEO on connections */
+#define STOP_GRACE_MS 10000      /* master: SIGKILL the workers after this */
+#define YOUNG_MS 1000            /* a worker dying this soon gets a back-off */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define ACCEPT_BATCH 64          /* accepts per wake-up, for fairness between workers */
+#define ACCEPT_PAUSE_MS 100      /* listen socket ignored this long after EMFILE */
+#define DRAIN_MAX (1024 * 1024)  /* unread request body drained for keep-alive */
+#define MAX_EVENTS 128
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker process */
+
+enum conn_state { C_FREE, C_IDLE, C_BUSY };
+
+struct worker {
+	const struct shop_pool_opts *o;
+	int lfd, epfd, evfd;
+	atomic_bool stop;
+
+	pthread_mutex_t mu;        /* guards everything below */
+	pthread_cond_t cv;         /* queue not empty, closing, or a thread ready */
+	int *q;                    /* ring of connection fds with a request ready */
+	size_t qcap, qhead, qlen;
+	bool closing;              /* no more re-arming: handlers close kept connections */
+	unsigned char *state;      /* enum conn_state by fd */
+	size_t nstate;
+	unsigned ready;            /* handler threads through thread_init */
+};
+
+/* With w->mu held. */
+static void state_set(struct worker *w, int fd, enum conn_state s)
+{
+	if ((size_t)fd >= w->nstate) {
+		size_t n = w->nstate ? w->nstate : 256;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		w->state = shop_xrealloc(w->state, n);
+		memset(w->state + w->nstate, C_FREE, n - w->nstate);
+		w->nstate = n;
+	}
+	w->state[fd] = (unsigned char)s;
+}
+
+/* With w->mu held. */
+static void enqueue(struct worker *w, int fd)
+{
+	if (w->qlen == w->qcap) {
+		size_t ncap = w->qcap ? w->qcap * 2 : 64;
+		int *nq = shop_xmalloc(ncap * sizeof(*nq));
+
+		for (size_t i = 0; i < w->qlen; i++)
+			nq[i] = w->q[(w->qhead + i) % w->qcap];
+		free(w->q);
+		w->q = nq;
+		w->qcap = ncap;
+		w->qhead = 0;
+	}
+	w->q[(w->qhead + w->qlen) % w->qcap] = fd;
+	w->qlen++;
+	pthread_cond_signal(&w->cv);
+}
+
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+static void *signal_main(void *arg)
+{
+	struct worker *w = arg;
+	sigset_t set;
+	uint64_t one = 1;
+	int sig;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&set, stop_signals[i]);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+			break;
+		shop_log_info("worker %d: signal %d ignored", (int)getpid(), sig);
+	}
+	atomic_store(&w->stop, true);
+	if (write(w->evfd, &one, sizeof(one)) < 0)
+		shop_log_error("worker: eventfd write: %s", strerror(errno));
+	return NULL;
+}
+
+/* Reads whatever request body the handler left unread, so that the next
+ * request on a kept connection starts at a record boundary. A body too big
+ * to drain closes the connection instead. */
+static void drain_stdin(FCGX_Request *req)
+{
+	char buf[8192];
+	size_t total = 0;
+	int n;
+
+	while ((n = FCGX_GetStr(buf, sizeof(buf), req->in)) > 0) {
+		total += (size_t)n;
+		if (total > DRAIN_MAX) {
+			req->keepConnection = 0;
+			break;
+		}
+	}
+}
+
+static bool readable_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, .data.fd = fd };
+
+	for (;;) {
+		req->ipcFd = fd;
+		req->keepConnection = 1; /* else the finish inside FCGX_Accept_r closes fd */
+		if (FCGX_Accept_r(req) < 0) {
+			/* Peer closed, timed out or sent garbage: libfcgi closed fd. */
+			if (req->ipcFd >= 0)
+				close(req->ipcFd);
+			req->ipcFd = -1;
+			return;
+		}
+		w->o->serve(req, ts);
+		drain_stdin(req);
+		FCGX_Finish_r(req);
+		if (req->ipcFd < 0)
+			return; /* closed by libfcgi: no keep-alive, or an I/O error */
+		req->ipcFd = -1;
+
+		pthread_mutex_lock(&w->mu);
+		if (!w->closing) {
+			state_set(w, fd, C_IDLE);
+			if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
+				pthread_mutex_unlock(&w->mu);
+				return;
+			}
+			shop_log_error("worker: epoll re-arm: %s", strerror(errno));
+			state_set(w, fd, C_FREE);
+			pthread_mutex_unlock(&w->mu);
+			close(fd);
+			return;
+		}
+		pthread_mutex_unlock(&w->mu);
+		/* Stopping: a request the web server already sent on this kept
+		 * connection is served; an idle connection is closed. */
+		if (!readable_now(fd)) {
+			pthread_mutex_lock(&w->mu);
+			state_set(w, fd, C_FREE);
+			pthread_mutex_unlock(&w->mu);
+			close(fd);
+			return;
+		}
+	}
+}
+
+static void *handler_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct shop_pool_opts *o = w->o;
+	FCGX_Request req;
+	void *ts = NULL;
+	int fd;
+
+	if (o->thread_init)
+		ts = o->thread_init(o->arg);
+	if (FCGX_InitRequest(&req, -1, 0) != 0) {
+		shop_log_error("worker: FCGX_InitRequest failed");
+		_exit(1);
+	}
+	pthread_mutex_lock(&w->mu);
+	w->ready++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (w->qlen == 0 && !w->closing)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->qlen == 0) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		fd = w->q[w->qhead];
+		w->qhead = (w->qhead + 1) % w->qcap;
+		w->qlen--;
+		pthread_mutex_unlock(&w->mu);
+		serve_conn(w, &req, fd, ts);
+	}
+	if (o->thread_fini)
+		o->thread_fini(ts);
+	return NULL;
+}
+
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Accepts what is pending. Returns false when the listen socket must be
+ * paused (out of descriptors). */
+static bool accept_some(struct worker *w)
+{
+	static double last_warn;
+	struct epoll_event ev;
+	int fd;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC); /* blocking fd */
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				if (mono_ms() - last_warn > 1000) {
+					shop_log_warn("worker: accept: %s (pausing)", strerror(errno));
+					last_warn = mono_ms();
+				}
+				return false;
+			}
+			shop_log_error("worker: accept: %s", strerror(errno));
+			return true;
+		}
+		set_timeouts(fd);
+		ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
+		ev.data.fd = fd;
+		pthread_mutex_lock(&w->mu);
+		state_set(w, fd, C_IDLE);
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			shop_log_error("worker: epoll add: %s", strerror(errno));
+			state_set(w, fd, C_FREE);
+			close(fd);
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+	return true;
+}
+
+static int listen_watch(struct worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = w->lfd };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &ev);
+}
+
+/* Queues the connections among evs that have a request ready. */
+static void queue_ready(struct worker *w, const struct epoll_event *evs, int n)
+{
+	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+
+		if (fd == w->lfd || fd == w->evfd)
+			continue;
+		state_set(w, fd, C_BUSY);
+		enqueue(w, fd);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Runs until the stop flag is set. Returns 0, or 1 when epoll failed. */
+static int event_loop(struct worker *w)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	double paused_until = 0;
+	uint64_t v;
+	int n, rc = 0;
+
+	while (!atomic_load(&w->stop)) {
+		n = epoll_wait(w->epfd, evs, MAX_EVENTS, paused_until > 0 ? ACCEPT_PAUSE_MS : -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			shop_log_error("worker: epoll_wait: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == w->evfd) {
+				if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					shop_log_error("worker: eventfd read: %s", strerror(errno));
+			} else if (evs[i].data.fd == w->lfd && paused_until == 0) {
+				if (!accept_some(w)) {
+					epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
+					paused_until = mono_ms() + ACCEPT_PAUSE_MS;
+				}
+			}
+		}
+		queue_ready(w, evs, n);
+		if (paused_until > 0 && mono_ms() >= paused_until) {
+			paused_until = 0;
+			if (listen_watch(w) < 0)
+				shop_log_error("worker: epoll add listen: %s", strerror(errno));
+		}
+	}
+
+	/* Stop: no more accepting; serve what is already readable; close the
+	 * idle connections; handlers finish what they hold and close it. */
+	if (paused_until == 0)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
+	close(w->lfd);
+	w->lfd = -1;
+	n = epoll_wait(w->epfd, evs, MAX_EVENTS, 0);
+	if (n > 0)
+		queue_ready(w, evs, n);
+	pthread_mutex_lock(&w->mu);
+	for (size_t fd = 0; fd < w->nstate; fd++) {
+		if (w->state[fd] != C_IDLE)
+			continue;
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, (int)fd, NULL);
+		close((int)fd);
+		w->state[fd] = C_FREE;
+	}
+	w->closing = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&set, stop_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static _Noreturn void worker_main(const struct shop_pool_opts *o, int lfd, pid_t master)
+{
+	struct worker w = { .o = o, .lfd = lfd, .epfd = -1, .evfd = -1 };
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	struct epoll_event ev;
+	pthread_t *th, sigth;
+	sigset_t set;
+	int rc;
+
+	/* Die with the master; the signal thread turns it into a clean stop. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		_exit(0);
+
+	/* The master blocked SIGCHLD and the stop signals; keep the latter. */
+	block_signals();
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	if (FCGX_Init() != 0) {
+		shop_log_error("worker: FCGX_Init failed");
+		_exit(1);
+	}
+	/* Undo libfcgi's handlers: our signals are taken by sigwait. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (o->proc_init && o->proc_init(o->arg) != 0) {
+		shop_log_error("worker %d: process init failed", (int)getpid());
+		_exit(1);
+	}
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	w.epfd = epoll_create1(EPOLL_CLOEXEC);
+	w.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w.epfd < 0 || w.evfd < 0) {
+		shop_log_error("worker: epoll/eventfd: %s", strerror(errno));
+		_exit(1);
+	}
+	ev.events = EPOLLIN;
+	ev.data.fd = w.evfd;
+	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.evfd, &ev) < 0) {
+		shop_log_error("worker: epoll add eventfd: %s", strerror(errno));
+		_exit(1);
+	}
+
+	th = shop_xcalloc(o->threads, sizeof(*th));
+	for (unsigned i = 0; i < o->threads; i++) {
+		if (pthread_create(&th[i], NULL, handler_main, &w) != 0) {
+			shop_log_error("worker: cannot start handler threads");
+			_exit(1);
+		}
+	}
+	if (pthread_create(&sigth, NULL, signal_main, &w) != 0) {
+		shop_log_error("worker: cannot start the signal thread");
+		_exit(1);
+	}
+	/* Accept only when every handler thread is ready. */
+	pthread_mutex_lock(&w.mu);
+	while (w.ready < o->threads)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	if (!atomic_load(&w.stop) && listen_watch(&w) < 0) {
+		shop_log_error("worker: epoll add listen: %s", strerror(errno));
+		_exit(1);
+	}
+
+	rc = event_loop(&w);
+
+	for (unsigned i = 0; i < o->threads; i++)
+		pthread_join(th[i], NULL);
+	/* Still in sigwait when the loop ended without a signal. */
+	pthread_cancel(sigth);
+	pthread_join(sigth, NULL);
+	free(th);
+	free(w.q);
+	free(w.state);
+	close(w.epfd);
+	close(w.evfd);
+	_exit(rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Master process */
+
+struct slot {
+	pid_t pid;            /* 0: not running */
+	double started;
+	double respawn_at;    /* when pid is 0 */
+	unsigned backoff_ms;
+};
+
+/* Binds path (mode 0600), replacing a stale socket but refusing one a live
+ * pool still answers on. Returns the listening fd or -1 (logged). */
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	size_t len = strlen(path);
+	mode_t old;
+	int fd, probe, rc;
+
+	if (len == 0 || len >= sizeof(sa.sun_path)) {
+		shop_log_error("pool: socket path too long or empty: %s", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, len + 1);
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			shop_log_error("pool: %s exists and is not a socket", path);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		rc = probe >= 0 ? connect(probe, (struct sockaddr *)&sa, sizeof(sa)) : -1;
+		if (probe >= 0)
+			close(probe);
+		if (rc == 0) {
+			shop_log_error("pool: %s is in use by a running pool", path);
+			return -1;
+		}
+		if (unlink(path) < 0 && errno != ENOENT) {
+			shop_log_error("pool: unlink stale %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		shop_log_error("pool: socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0) {
+		shop_log_error("pool: bind %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = listen(fd, LISTEN_BACKLOG);
+	/* Shared by every worker's epoll: accept must never block. */
+	if (rc == 0)
+		rc = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (rc < 0) {
+		shop_log_error("pool: listen %s: %s", path, strerror(errno));
+		unlink(path);
+	}
+out:
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes "<pid>\n" to path through a temporary file and rename(2). */
+static int write_pidfile(const char *path)
+{
+	char tmp[4096], buf[32];
+	int fd, n, rc = SHOP_EIO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return SHOP_EINVAL;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	if (write(fd, buf, (size_t)n) != n || close(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc)
+		shop_log_error("pool: cannot write pid file %s: %s", path, strerror(errno));
+	return rc;
+}
+
+static void spawn(const struct shop_pool_opts *o, struct slot *s, int lfd)
+{
+	pid_t master = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0)
+		worker_main(o, lfd, master);
+	if (pid < 0) {
+		shop_log_error("pool %s: fork: %s", o->name, strerror(errno));
+		s->pid = 0;
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS;
+		s->respawn_at = mono_ms() + s->backoff_ms;
+		return;
+	}
+	s->pid = pid;
+	s->started = mono_ms();
+	shop_log_info("pool %s: worker %d started", o->name, (int)pid);
+}
+
+static void describe_exit(int status, char *buf, size_t n)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, n, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, n, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, n, "ended (status %d)", status);
+}
+
+/* Reaps dead workers; when running, schedules their respawn. Returns the
+ * number still alive. */
+static unsigned reap(const struct shop_pool_opts *o, struct slot *slots, bool stopping)
+{
+	char why[64];
+	unsigned alive = 0;
+	double now = mono_ms();
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (unsigned i = 0; i < o->procs; i++) {
+			struct slot *s = &slots[i];
+
+			if (s->pid != pid)
+				continue;
+			s->pid = 0;
+			describe_exit(status, why, sizeof(why));
+			if (stopping) {
+				shop_log_info("pool %s: worker %d %s", o->name, (int)pid, why);
+				break;
+			}
+			if (now - s->started < YOUNG_MS) {
+				s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+				if (s->backoff_ms > BACKOFF_MAX_MS)
+					s->backoff_ms = BACKOFF_MAX_MS;
+			} else {
+				s->backoff_ms = 0;
+			}
+			s->respawn_at = now + s->backoff_ms;
+			shop_log_warn("pool %s: worker %d %s; respawning in %u ms", o->name,
+			    (int)pid, why, s->backoff_ms);
+			break;
+		}
+	}
+	for (unsigned i = 0; i < o->procs; i++)
+		alive += slots[i].pid != 0;
+	return alive;
+}
+
+static void signal_all(const struct shop_pool_opts *o, struct slot *slots, int sig)
+{
+	for (unsigned i = 0; i < o->procs; i++)
+		if (slots[i].pid > 0)
+			kill(slots[i].pid, sig);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int shop_pool_run(const struct shop_pool_opts *o)
+{
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	struct slot *slots = NULL;
+	struct timespec ts, *tsp;
+	sigset_t set, old;
+	siginfo_t si;
+	double now, wake, deadline = 0;
+	bool stopping = false, killed = false;
+	int lfd = -1, sig, rc = 1;
+
+	if (!o->socket_path || !o->serve || o->procs < 1 || o->threads < 1) {
+		shop_log_error("pool: invalid options");
+		return 2;
+	}
+	raise_nofile();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&set, stop_signals[i]);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+
+	lfd = bind_socket(o->socket_path);
+	if (lfd < 0)
+		goto out;
+	if (o->pidfile && write_pidfile(o->pidfile) != 0)
+		goto out;
+
+	slots = shop_xcalloc(o->procs, sizeof(*slots));
+	shop_log_info("pool %s: master %d on %s, %u processes x %u threads", o->name,
+	    (int)getpid(), o->socket_path, o->procs, o->threads);
+	for (unsigned i = 0; i < o->procs; i++)
+		spawn(o, &slots[i], lfd);
+
+	for (;;) {
+		now = mono_ms();
+		if (stopping) {
+			if (reap(o, slots, true) == 0)
+				break;
+			if (!killed && now >= deadline) {
+				shop_log_warn("pool %s: workers still running after %d ms: SIGKILL",
+				    o->name, STOP_GRACE_MS);
+				signal_all(o, slots, SIGKILL);
+				killed = true;
+			}
+			wake = killed ? now + 1000 : deadline;
+		} else {
+			wake = -1;
+			for (unsigned i = 0; i < o->procs; i++) {
+				struct slot *s = &slots[i];
+
+				if (s->pid != 0)
+					continue;
+				if (s->respawn_at <= now)
+					spawn(o, s, lfd);
+				if (s->pid == 0 && (wake < 0 || s->respawn_at < wake))
+					wake = s->respawn_at;
+			}
+		}
+		tsp = NULL;
+		if (wake >= 0) {
+			double d = wake - mono_ms();
+
+			if (d < 1)
+				d = 1;
+			ts.tv_sec = (time_t)(d / 1000);
+			ts.tv_nsec = (long)((d - (double)ts.tv_sec * 1000) * 1e6);
+			tsp = &ts;
+		}
+		sig = sigtimedwait(&set, &si, tsp);
+		if (sig < 0)
+			continue; /* EAGAIN (timeout) or EINTR */
+		switch (sig) {
+		case SIGCHLD:
+			reap(o, slots, stopping);
+			break;
+		case SIGTERM:
+		case SIGINT:
+		case SIGQUIT:
+			if (!stopping) {
+				shop_log_info("pool %s: signal %d: stopping the workers", o->name, sig);
+				stopping = true;
+				deadline = mono_ms() + STOP_GRACE_MS;
+				/* Workers keep accepting until they see their SIGTERM; the
+				 * socket goes when the last one is gone. */
+				signal_all(o, slots, SIGTERM);
+			}
+			break;
+		default:
+			shop_log_info("pool %s: signal %d ignored", o->name, sig);
+			break;
+		}
+	}
+	shop_log_info("pool %s: stopped", o->name);
+	rc = 0;
+out:
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(o->socket_path);
+	}
+	if (rc == 0 && o->pidfile)
+		unlink(o->pidfile);
+	free(slots);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
