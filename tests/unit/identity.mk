@@ -1,0 +1,18 @@
+# unit tests: identity (JWT, passwords, the auth app's route rules)
+identity_unit_tests = tests/unit/test_jwt tests/unit/test_password tests/unit/test_authrules
+check_PROGRAMS += $(identity_unit_tests)
+TESTS += $(identity_unit_tests)
+
+tests_unit_test_jwt_SOURCES = tests/unit/test_jwt.c
+tests_unit_test_jwt_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_jwt_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
+
+tests_unit_test_password_SOURCES = tests/unit/test_password.c
+tests_unit_test_password_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_password_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
+
+tests_unit_test_authrules_SOURCES = tests/unit/test_authrules.c \
+	fcgi-apps/auth/rules.c fcgi-apps/auth/cache.c fcgi-apps/auth/check.c \
+	fcgi-apps/auth/auth_sql.c
+tests_unit_test_authrules_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_authrules_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
