@@ -1,6 +1,6 @@
 # Unit tests (cmocka, TAP) and the end-to-end suite against a real stack.
 include $(srcdir)/tests/unit/core.mk
 include $(srcdir)/tests/unit/fcgi.mk
-include $(srcdir)/tests/unit/identity.mk
+include $(srcdir)/tests/unit/domains.mk
 include $(srcdir)/tests/e2e/local.mk
 include $(srcdir)/tests/docs/local.mk

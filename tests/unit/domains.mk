@@ -1,4 +1,4 @@
-# unit tests: identity (JWT, passwords, the auth app's route rules)
+# unit tests of the domains: identity (JWT, passwords, the auth app's route rules), catalog search
 identity_unit_tests = tests/unit/test_jwt tests/unit/test_password tests/unit/test_authrules
 check_PROGRAMS += $(identity_unit_tests)
 TESTS += $(identity_unit_tests)
@@ -16,3 +16,11 @@ tests_unit_test_authrules_SOURCES = tests/unit/test_authrules.c \
 	fcgi-apps/auth/auth_sql.c
 tests_unit_test_authrules_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_authrules_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
+
+# The catalog's search expression builder (user text → full-text query).
+check_PROGRAMS += tests/unit/test_catalog_search
+tests_unit_test_catalog_search_SOURCES = tests/unit/test_catalog_search.c \
+	fcgi-apps/catalog/search.c fcgi-apps/catalog/catalog.h
+tests_unit_test_catalog_search_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_catalog_search_LDADD = $(CMOCKA_LIBS)
+TESTS += tests/unit/test_catalog_search

@@ -1,0 +1,1 @@
+# Background workers arrive with the order flow.
