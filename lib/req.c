@@ -516,6 +516,14 @@ static bool check_query(struct shop_req *r)
 	return false;
 }
 
+/* True when the param is present and non-empty. */
+static bool param_set(const struct shop_req *r, const char *name)
+{
+	const char *v = shop_req_param(r, name);
+
+	return v && *v;
+}
+
 /* Reads, types, parses and validates the body. Returns false when it answered. */
 static bool check_body(struct shop_req *r)
 {
@@ -555,8 +563,9 @@ static bool check_body(struct shop_req *r)
 		}
 		return true;
 	}
-	if (p->rawlen == 0) {
-		/* No body: the spec decides ({} passes when every field is optional). */
+	if (p->rawlen == 0 && !param_set(r, "CONTENT_TYPE")) {
+		/* No body at all: the spec decides ({} passes when every field is
+		 * optional). A body declared as JSON but empty is malformed JSON. */
 		r->body = json_object_new_object();
 	} else {
 		if (!json_ctype(shop_req_param(r, "CONTENT_TYPE"))) {

@@ -8,6 +8,9 @@
  *     Content-Type application/json (415 UNSUPPORTED_MEDIA_TYPE), parses it
  *     (400 MALFORMED_JSON) and validates it (400 VALIDATION_FAILED, or
  *     UNKNOWN_FIELD errors); a body sent to a route that takes none → 400;
+ *     no body at all (no bytes, no Content-Type) counts as {}, so it passes
+ *     where every field is optional, while an empty body declared as JSON
+ *     is malformed JSON;
  *   - calls the handler, which answers with exactly one shop_res_* call;
  *   - writes the response and one access log line, then resets the arena.
  * A handler that answers nothing produces a 500 envelope (and a log line). */

@@ -746,12 +746,19 @@ static void test_body(void **state)
 	assert_int_equal(r.status, 400);
 	resp_free(&r);
 
-	/* empty body: required fields → 400; all optional → {} */
+	/* An empty body declared as JSON is malformed JSON. */
 	c.body = NULL;
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(err_code(&r, 0), "MALFORMED_JSON");
+	resp_free(&r);
+	/* No body at all: required fields → 400; all optional → {} */
+	c.ctype = NULL;
 	assert_int_equal(call(&c, &r), 0);
 	assert_int_equal(r.status, 400);
 	assert_string_equal(err_code(&r, 0), "REQUIRED");
 	resp_free(&r);
+	c.ctype = "application/json";
 	{
 		struct call put = { .method = "PUT", .uri = "/items/9", .user = "1",
 			.roles = "SELLER" };

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Test stacks: the real `./shop up`, in the test profile, with all its state
+# in a directory of its own and every server on free loopback ports. It never
+# touches the stack of var/ (or any other directory) nor its ports.
+#
+#   stack.sh start DIR   start a stack in DIR (created if needed) and write
+#                        DIR/stack.env; a stack already running in DIR is reused
+#   stack.sh stop DIR    ./shop down for DIR, then SIGKILL whatever is left
+#   stack.sh clean DIR   kill the stack at once (SIGKILL: its data is thrown
+#                        away, no need for a graceful stop), then remove DIR
+#
+# DIR/stack.env is sourceable shell (every line "export NAME=value"):
+#   SHOP_BASE_URL SHOP_VAR SHOP_ROOT SHOP_CONF SHOP_PROFILE
+#   SHOP_HTTP_PORT SHOP_DB_PORT SHOP_AMQP_PORT SHOP_MGMT_PORT SHOP_DIST_PORT SHOP_EPMD_PORT
+#   SHOP_DB_SOCKET SHOP_DB_DEFAULTS_FILE (mariadb --defaults-file=...: root over the socket)
+#   SHOP_DB_ROOT_PASSWORD SHOP_DB_ROOT_PASSWORD_FILE
+#   SHOP_AMQP_USER SHOP_AMQP_PASSWORD SHOP_AMQP_VHOST SHOP_AMQP_URL SHOP_MGMT_URL
+#   SHOP_DEMO_LOGINS SHOP_KEYS_DIR SHOP_WEBHOOK_SECRET_FILE SHOP_LOG_DIR
+#
+# Environment: inside `make check` (top_builddir set) the binaries of that
+# build are used as they are (SHOP_BUILD=$top_builddir, SHOP_SKIP_BUILD=1);
+# otherwise ./shop builds as usual. SHOP_DEMO_PRODUCTS (300), SHOP_APPS and
+# the rate limits SHOP_AUTH_RATE/_BURST, SHOP_API_RATE/_BURST pass through.
+# Also when started as "sh stack.sh": the rest is bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd "$HERE/../.." && pwd -P)
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+cmd=${1:-}
+dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || usage
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd -P)
+[ "$dir" != "$REPO/var" ] && [ "$dir" != "$REPO" ] && [ "$dir" != / ] ||
+	{ echo "stack.sh: refusing to use $dir" >&2; exit 2; }
+
+# One start or stop at a time per directory.
+exec 9>"$dir/.stack.lock"
+flock 9
+
+# ./shop with only this stack's settings (none inherited from a caller's stack).
+shop() {
+	env -u SHOP_HTTP_PORT -u SHOP_DB_PORT -u SHOP_AMQP_PORT -u SHOP_MGMT_PORT \
+	    -u SHOP_DIST_PORT -u SHOP_EPMD_PORT -u SHOP_PROFILE -u SHOP_BASE_URL \
+	    SHOP_VAR="$dir" "$@" "$REPO/shop" "${SHOP_CMD[@]}" 9>&-
+}
+
+free_ports() { # N → N distinct free loopback ports
+	python3 - "$1" <<-'EOF'
+	import socket, sys
+	socks = []
+	for _ in range(int(sys.argv[1])):
+	    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+	    s.bind(("127.0.0.1", 0))
+	    socks.append(s)
+	print(" ".join(str(s.getsockname()[1]) for s in socks))
+	EOF
+}
+
+write_env() {
+	local v=$dir http db amqp mgmt dist epmd k
+	# The settings ./shop up remembered.
+	while IFS='=' read -r k val; do
+		case $k in
+		SHOP_HTTP_PORT) http=$val ;; SHOP_DB_PORT) db=$val ;; SHOP_AMQP_PORT) amqp=$val ;;
+		SHOP_MGMT_PORT) mgmt=$val ;; SHOP_DIST_PORT) dist=$val ;; SHOP_EPMD_PORT) epmd=$val ;;
+		esac
+	done < "$v/shop.env"
+	local amqp_pw root_pw
+	amqp_pw=$(cat "$v/secrets/amqp")
+	root_pw=$(cat "$v/secrets/db-root")
+	{
+		e() { printf 'export %s=%q\n' "$1" "$2"; }
+		e SHOP_BASE_URL "http://127.0.0.1:$http"
+		e SHOP_VAR "$v"
+		e SHOP_ROOT "$REPO"
+		e SHOP_CONF "$v/shop.conf"
+		e SHOP_PROFILE test
+		e SHOP_HTTP_PORT "$http"
+		e SHOP_DB_PORT "$db"
+		e SHOP_AMQP_PORT "$amqp"
+		e SHOP_MGMT_PORT "$mgmt"
+		e SHOP_DIST_PORT "$dist"
+		e SHOP_EPMD_PORT "$epmd"
+		e SHOP_DB_SOCKET "$v/run/mysqld.sock"
+		e SHOP_DB_DEFAULTS_FILE "$v/secrets/root.cnf"
+		e SHOP_DB_ROOT_PASSWORD "$root_pw"
+		e SHOP_DB_ROOT_PASSWORD_FILE "$v/secrets/db-root"
+		e SHOP_AMQP_USER shop
+		e SHOP_AMQP_PASSWORD "$amqp_pw"
+		e SHOP_AMQP_VHOST shop
+		e SHOP_AMQP_URL "amqp://shop:$amqp_pw@127.0.0.1:$amqp/shop"
+		e SHOP_MGMT_URL "http://127.0.0.1:$mgmt"
+		e SHOP_DEMO_LOGINS "$v/demo-logins.json"
+		e SHOP_KEYS_DIR "$v/keys"
+		e SHOP_WEBHOOK_SECRET_FILE "$v/webhook-secret"
+		e SHOP_LOG_DIR "$v/log"
+	} > "$v/stack.env.tmp"
+	chmod 600 "$v/stack.env.tmp"
+	mv "$v/stack.env.tmp" "$v/stack.env"
+}
+
+start() {
+	local t0=${EPOCHREALTIME/./} extra=()
+	if [ -n "${top_builddir:-}" ]; then
+		extra+=(SHOP_BUILD="$(cd "$top_builddir" && pwd -P)" SHOP_SKIP_BUILD=1)
+	fi
+	extra+=(SHOP_DEMO_PRODUCTS="${SHOP_DEMO_PRODUCTS:-300}")
+	if [ ! -s "$dir/shop.env" ]; then
+		# A new stack: ports now; ./shop remembers them in DIR/shop.env.
+		local p
+		read -r -a p <<< "$(free_ports 6)"
+		extra+=(SHOP_PROFILE=test SHOP_HTTP_PORT="${p[0]}" SHOP_DB_PORT="${p[1]}"
+			SHOP_AMQP_PORT="${p[2]}" SHOP_MGMT_PORT="${p[3]}" SHOP_DIST_PORT="${p[4]}"
+			SHOP_EPMD_PORT="${p[5]}")
+	fi
+	SHOP_CMD=(up)
+	if ! shop "${extra[@]}" > "$dir/up.log" 2>&1; then
+		echo "stack.sh: ./shop up failed for $dir; last lines of $dir/up.log:" >&2
+		tail -n 30 "$dir/up.log" >&2
+		exit 1
+	fi
+	write_env
+	local d=$((${EPOCHREALTIME/./} - t0))
+	printf 'stack.sh: stack up in %d.%02d s: %s (%s/stack.env)\n' $((d / 1000000)) \
+	    $((d % 1000000 / 10000)) "$(. "$dir/stack.env" && echo "$SHOP_BASE_URL")" "$dir"
+}
+
+stop() {
+	if [ -s "$dir/shop.env" ]; then
+		SHOP_CMD=(down)
+		shop > "$dir/down.log" 2>&1 || { echo "stack.sh: ./shop down failed for $dir:" >&2; tail -n 20 "$dir/down.log" >&2; }
+	fi
+	kill_left
+}
+
+# SIGKILL to whatever still runs from the stack's pid files (and its process group).
+kill_left() {
+	local f pid
+	for f in "$dir"/nginx/nginx.pid "$dir"/run/*.pid; do
+		[ -f "$f" ] || continue
+		read -r pid < "$f" 2>/dev/null || continue
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qE "$dir/|epmd"; then
+			[ -n "${quiet:-}" ] || echo "stack.sh: killing leftover pid $pid ($f)" >&2
+			kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		fi
+		rm -f "$f"
+	done
+}
+
+case $cmd in
+start) start ;;
+stop) stop ;;
+clean)
+	quiet=1 kill_left
+	# A pool worker whose master went first, a server whose pid file is gone.
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		case $(cat "/proc/$p/comm" 2>/dev/null) in mariadbd|beam.smp|nginx|shop-*) ;; *) continue ;; esac
+		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF "$dir/" && kill -KILL "$p" 2>/dev/null || true
+	done
+	exec 9>&-
+	rm -rf "$dir" ;;
+*) usage ;;
+esac
