@@ -1,0 +1,217 @@
+"""Token attacks against a protected route, and role checks."""
+
+import json
+import subprocess
+import time
+
+from tap import test
+from shopclient import (API, b64u, b64u_dec, fresh_ec_key, fx, get, jwk_to_pem, jwt_parts, jwt_unsigned, post,
+                        private_key_for, public_key_files, raw_request, check_response, sign_es256,
+                        sign_hs256, uniq)
+
+ME = API + "/users/me"
+BAD = ("INVALID_TOKEN", "UNAUTHENTICATED")
+
+
+def me_with(auth_header):
+    h = {} if auth_header is None else {"Authorization": auth_header}
+    r = raw_request("GET", ME, None, h)
+    check_response(r)
+    return r
+
+
+def claims_for(user, **over):
+    now = int(time.time())
+    c = {"iss": "shop", "aud": "shop-api", "sub": str(user.id), "roles": ["CUSTOMER"],
+         "iat": now, "exp": now + 600, "jti": uniq("jti")}
+    c.update(over)
+    return {k: v for k, v in c.items() if v is not None}
+
+
+@test
+def no_or_garbage_token(t):
+    tok = fx.customer.token
+    h, p, s = tok.split(".")
+    cases = [(None, "no Authorization header"),
+             ("", "empty Authorization"),
+             ("Bearer", "Bearer without a token"),
+             ("Bearer ", "Bearer and a blank"),
+             ("Bearer garbage", "garbage"),
+             ("Bearer a.b.c", "three garbage parts"),
+             ("Bearer " + h + "." + p, "two parts"),
+             ("Bearer " + h + "." + p + ".", "empty signature"),
+             ("Bearer " + tok + "x", "a character appended"),
+             ("Bearer " + tok[:-4], "signature truncated"),
+             ("Bearer " + h + "." + p + "." + s + ".extra", "four parts"),
+             ("Basic dXNlcjpwYXNzd29yZA==", "Basic scheme"),
+             ("Token " + tok, "Token scheme"),
+             ("Bearer " + "A" * 5000, "5000 characters")]
+    for hdr, what in cases:
+        r = me_with(hdr)
+        t.expect(r, 401, BAD, "GET /users/me with %s" % what)
+    # a public route still refuses a bad token (anonymous is fine, a forgery is not)
+    for hdr in ("Bearer garbage", "Bearer " + tok + "x"):
+        r = raw_request("GET", API + "/products?limit=1", None, {"Authorization": hdr})
+        check_response(r)
+        t.expect(r, 401, "INVALID_TOKEN", "GET /products with %r" % hdr[:20])
+    # login and refresh work whatever stale Authorization header comes along
+    c = fx.customer
+    r = raw_request("POST", API + "/auth/login", json.dumps({"email": c.email, "password": c.password}),
+                    {"Content-Type": "application/json", "Authorization": "Bearer garbage"})
+    check_response(r)
+    t.expect(r, 200, what="login with a garbage Authorization header")
+    r = raw_request("GET", ME + "?access_token=" + tok)
+    check_response(r)
+    t.expect(r, (400, 401), what="token in the query string is not accepted")
+    t.expect(me_with("Bearer " + tok), 200, what="GET /users/me with the real token (control)")
+
+
+@test
+def alg_confusion(t):
+    u = fx.customer
+    hdr, claims, _ = jwt_parts(u.token)
+    kid = hdr.get("kid")
+    # alg none, in several spellings
+    for alg in ("none", "None", "NONE", "nOnE"):
+        tok = jwt_unsigned({"alg": alg, "typ": "JWT", "kid": kid}, claims) + "."
+        t.expect(me_with("Bearer " + tok), 401, "INVALID_TOKEN", "alg %s" % alg)
+    # HS256 with the public key as the HMAC secret (libjwt's classic confusion)
+    jwks = get("/.well-known/jwks.json").json or {}
+    secrets = []
+    for k in jwks.get("keys", []):
+        if k.get("kid") == kid:
+            pem = jwk_to_pem(k)
+            secrets += [pem, pem.strip()]
+    for path in public_key_files():
+        with open(path, "rb") as f:
+            data = f.read()
+        secrets += [data, data.strip()]
+    secrets += [b"secret", b"", b"shop", kid.encode()]
+    for sec in secrets:
+        tok = sign_hs256(sec, {"alg": "HS256", "typ": "JWT", "kid": kid}, claims)
+        t.expect(me_with("Bearer " + tok), 401, "INVALID_TOKEN", "HS256 with secret %r" % sec[:30])
+        tok = sign_hs256(sec, {"alg": "HS256", "typ": "JWT"}, claims)
+        t.expect(me_with("Bearer " + tok), 401, "INVALID_TOKEN", "HS256 without kid, secret %r" % sec[:30])
+    # the real signature under another algorithm name
+    h, p, s = u.token.split(".")
+    for alg in ("HS384", "HS512", "ES384", "ES512", "RS256", "PS256", "EdDSA", "", None):
+        nh = b64u(json.dumps({"alg": alg, "typ": "JWT", "kid": kid}).encode())
+        t.expect(me_with("Bearer %s.%s.%s" % (nh, p, s)), 401, "INVALID_TOKEN", "alg %r header" % alg)
+    nh = b64u(json.dumps({"typ": "JWT", "kid": kid}).encode())
+    t.expect(me_with("Bearer %s.%s.%s" % (nh, p, s)), 401, "INVALID_TOKEN", "header without alg")
+    nh = b64u(b"not json")
+    t.expect(me_with("Bearer %s.%s.%s" % (nh, p, s)), 401, "INVALID_TOKEN", "header not JSON")
+
+
+@test
+def tampered_and_foreign(t):
+    u = fx.customer
+    hdr, claims, _ = jwt_parts(u.token)
+    h, p, s = u.token.split(".")
+
+    def with_claims(**over):
+        c = dict(claims)
+        c.update(over)
+        return "%s.%s.%s" % (h, jwt_unsigned({}, c).split(".")[1], s)
+    for over, what in (({"roles": ["CUSTOMER", "SELLER", "ADMIN"]}, "roles raised"),
+                       ({"sub": str(fx.admin.id)}, "sub of the admin"),
+                       ({"exp": claims["exp"] + 86400}, "exp extended")):
+        tok = with_claims(**over)
+        t.expect(me_with("Bearer " + tok), 401, "INVALID_TOKEN", "tampered payload: %s" % what)
+    r = get(API + "/admin/users", token=with_claims(roles=["ADMIN"]))
+    t.expect(r, 401, "INVALID_TOKEN", "GET /admin/users with roles tampered to ADMIN")
+    # a flipped bit in the signature
+    sig = bytearray(b64u_dec(s))
+    sig[10] ^= 1
+    t.expect(me_with("Bearer %s.%s.%s" % (h, p, b64u(bytes(sig)))), 401, "INVALID_TOKEN",
+             "one bit of the signature flipped")
+    # signed by another P-256 key under the shop's kid, or with that key
+    # embedded in the header (jwk) or pointed to (jku, x5u)
+    other = fresh_ec_key()
+    der = subprocess.run(["openssl", "pkey", "-in", other, "-pubout", "-outform", "DER"],
+                         capture_output=True, check=True).stdout
+    jwk = {"kty": "EC", "crv": "P-256", "x": b64u(der[-64:-32]), "y": b64u(der[-32:])}
+    for extra in ({"jwk": jwk}, {"jwk": dict(jwk, kid=hdr["kid"]), "kid": hdr["kid"]},
+                  {"jku": "http://127.0.0.1:1/jwks.json", "kid": hdr["kid"]},
+                  {"x5u": "http://127.0.0.1:1/cert.pem", "kid": hdr["kid"]}):
+        tok = sign_es256(other, dict({"alg": "ES256", "typ": "JWT"}, **extra), claims_for(u))
+        t.expect(me_with("Bearer " + tok), 401, "INVALID_TOKEN", "foreign key via %s" % sorted(extra))
+    for over in ({}, {"roles": ["CUSTOMER", "SELLER", "ADMIN"]}):
+        tok = sign_es256(other, {"alg": "ES256", "typ": "JWT", "kid": hdr["kid"]},
+                         claims_for(u, **over))
+        t.expect(me_with("Bearer " + tok), 401, "INVALID_TOKEN", "signed by a foreign key %s" % over)
+
+
+@test
+def forged_claims(t):
+    """Tokens signed with the stack's own private key, with one claim wrong each."""
+    u = fx.customer
+    hdr, _, _ = jwt_parts(u.token)
+    kid = hdr["kid"]
+    key = private_key_for(kid)
+    if key is None:
+        t.skip("the private key var/keys/%s.key is not readable here" % kid)
+    H = {"alg": "ES256", "typ": "JWT", "kid": kid}
+    now = int(time.time())
+    good = sign_es256(key, H, claims_for(u))
+    t.require(t.expect(me_with("Bearer " + good), 200, what="control: a correctly forged token"),
+              "the forging itself does not work; the cases below would prove nothing")
+    cases = [
+        (H, claims_for(u, iat=now - 2000, exp=now - 60), "TOKEN_EXPIRED", "expired"),
+        (H, claims_for(u, iat=now - 2000, exp=now - 1), "TOKEN_EXPIRED", "expired a second ago"),
+        (H, claims_for(u, nbf=now + 600), "INVALID_TOKEN", "nbf in the future"),
+        (H, claims_for(u, iss="evil"), "INVALID_TOKEN", "iss evil"),
+        (H, claims_for(u, iss=None), "INVALID_TOKEN", "no iss"),
+        (H, claims_for(u, aud="other-api"), "INVALID_TOKEN", "aud other-api"),
+        (H, claims_for(u, aud=None), "INVALID_TOKEN", "no aud"),
+        (H, claims_for(u, exp=None), "INVALID_TOKEN", "no exp"),
+        (H, claims_for(u, sub=None), "INVALID_TOKEN", "no sub"),
+        (H, claims_for(u, sub="0"), "INVALID_TOKEN", "sub 0"),
+        (H, claims_for(u, sub="-5"), "INVALID_TOKEN", "sub -5"),
+        (H, claims_for(u, sub="1 OR 1=1"), "INVALID_TOKEN", "sub SQL"),
+        (H, claims_for(u, sub="99999999999999999999"), "INVALID_TOKEN", "sub huge"),
+        (H, claims_for(u, roles=["ROOT"]), "INVALID_TOKEN", "unknown role"),
+        (H, claims_for(u, roles="ADMIN"), "INVALID_TOKEN", "roles a string"),
+        (dict(H, kid="no-such-kid"), claims_for(u), "INVALID_TOKEN", "unknown kid"),
+        (dict(H, kid="../keys/" + kid), claims_for(u), "INVALID_TOKEN", "kid with a path"),
+        (dict(H, kid=kid + "\u0000"), claims_for(u), "INVALID_TOKEN", "kid with NUL"),
+        ({"alg": "ES256", "typ": "JWT"}, claims_for(u), "INVALID_TOKEN", "no kid"),
+    ]
+    for header, claims, code, what in cases:
+        tok = sign_es256(key, header, claims)
+        t.expect(me_with("Bearer " + tok), 401, code, "forged token, %s" % what)
+    # a forged token for a user that does not exist
+    tok = sign_es256(key, H, claims_for(u, sub="999999999"))
+    r = me_with("Bearer " + tok)
+    t.expect(r, (401, 404), what="forged token for an unknown user id")
+
+
+@test
+def role_checks(t):
+    cust, seller = fx.customer, fx.seller
+    body = {"sku": uniq("RC"), "name": "Role check", "description": "d", "price_cents": 100,
+            "currency": "EUR", "category_id": fx.leaf_category()}
+    t.expect(post(API + "/products", body, token=cust.token), 403, "FORBIDDEN", "customer POST /products")
+    t.expect(post(API + "/products", body), 401, what="anonymous POST /products")
+    t.expect(get(API + "/admin/users", token=cust.token), 403, "FORBIDDEN", "customer GET /admin/users")
+    t.expect(get(API + "/admin/users", token=seller.token), 403, "FORBIDDEN", "seller GET /admin/users")
+    t.expect(post(API + "/categories", {"name": uniq("c")}, token=seller.token), 403, "FORBIDDEN",
+             "seller POST /categories")
+    t.expect(post(API + "/categories", {"name": uniq("c")}, token=cust.token), 403, "FORBIDDEN",
+             "customer POST /categories")
+    t.expect(post(API + "/admin/users/%d/disable" % cust.id, token=seller.token), 403, "FORBIDDEN",
+             "seller disables a user")
+    t.expect(get(API + "/admin/nothing", token=seller.token), (403, 404), what="seller GET /admin/nothing")
+    # a client cannot inject the identity that nginx passes to the apps
+    r = raw_request("POST", API + "/products", json.dumps(body),
+                    {"Content-Type": "application/json", "Authorization": "Bearer " + cust.token,
+                     "X-Shop-User-Id": str(seller.id), "X-Shop-User-Roles": "SELLER,ADMIN",
+                     "X-User-Id": str(seller.id), "X-User-Roles": "ADMIN",
+                     "Shop-User-Roles": "ADMIN"})
+    check_response(r)
+    t.expect(r, 403, "FORBIDDEN", "customer POST /products with forged identity headers")
+    r = raw_request("GET", API + "/users/me", None,
+                    {"X-Shop-User-Id": str(seller.id), "X-Shop-User-Roles": "ADMIN",
+                     "X-User-Id": str(seller.id)})
+    check_response(r)
+    t.expect(r, 401, what="anonymous GET /users/me with forged identity headers")
