@@ -6,4 +6,5 @@ TESTS += tests/e2e/run.sh
 EXTRA_DIST += tests/e2e/run.sh tests/e2e/suite.py tests/e2e/tap.py tests/e2e/shopclient.py \
 	tests/e2e/test_platform.py tests/e2e/test_identity.py tests/e2e/test_tokens.py \
 	tests/e2e/test_catalog.py tests/e2e/test_inventory.py tests/e2e/test_hostile.py \
-	tests/e2e/test_pagination.py tests/e2e/test_storage.py tests/e2e/test_ratelimit.py
+	tests/e2e/test_pagination.py tests/e2e/test_storage.py tests/e2e/test_ratelimit.py \
+	tests/e2e/test_integration.py

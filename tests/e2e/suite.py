@@ -20,6 +20,7 @@ import test_hostile  # noqa: E402,F401
 import test_pagination  # noqa: E402,F401
 import test_storage  # noqa: E402,F401
 import test_ratelimit  # noqa: E402,F401
+import test_integration  # noqa: E402,F401
 
 
 def main(argv):
