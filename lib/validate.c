@@ -654,3 +654,13 @@ bool shop_fmt_single_line(const char *s, size_t n)
 {
 	return !has_control(s, n, false);
 }
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+bool shop_fmt_text(const char *s, size_t n)
+{
+	return n > 0 && shop_fmt_single_line(s, n) && !is_blank(s[0]) && !is_blank(s[n - 1]);
+}

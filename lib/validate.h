@@ -83,5 +83,6 @@ bool shop_fmt_sku(const char *s, size_t n);        /* [A-Za-z0-9._-]{1,64} */
 bool shop_fmt_role(const char *s, size_t n);       /* CUSTOMER | SELLER | ADMIN */
 bool shop_fmt_phone(const char *s, size_t n);      /* [+]digits, blanks, '-', '(', ')', 3..32 */
 bool shop_fmt_single_line(const char *s, size_t n);/* no control characters at all */
+bool shop_fmt_text(const char *s, size_t n);       /* single line, not empty, no blank at either end */
 
 #endif

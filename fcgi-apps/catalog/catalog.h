@@ -73,7 +73,6 @@ void h_inventory_adjust(struct shop_req *r);
 
 /* Formats used by routes.c. */
 bool catalog_fmt_sort(const char *s, size_t n);   /* newest | price | -price */
-bool catalog_fmt_name(const char *s, size_t n);   /* single line, no blank at either end */
 
 /* InnoDB's full-text limits (innodb_ft_min_token_size, _max_token_size). */
 #define CATALOG_FT_MIN_WORD 3

@@ -22,13 +22,6 @@ bool catalog_fmt_sort(const char *s, size_t n)
 	    (n == 6 && memcmp(s, "-price", 6) == 0);
 }
 
-bool catalog_fmt_name(const char *s, size_t n)
-{
-	if (n == 0 || !shop_fmt_single_line(s, n))
-		return false;
-	return s[0] != ' ' && s[n - 1] != ' ';
-}
-
 static const struct shop_field q_products_list[] = {
 	{ .name = "q", .type = SHOP_T_STRING, .min = 1, .max = 200, .format = shop_fmt_single_line },
 	{ .name = "category", .type = SHOP_T_INT, .min = 1, .max = MAX_ID },
@@ -45,7 +38,7 @@ static const struct shop_field b_product_create[] = {
 	{ .name = "sku", .type = SHOP_T_STRING, .flags = SHOP_F_REQUIRED, .min = 1, .max = 64,
 	  .format = shop_fmt_sku },
 	{ .name = "name", .type = SHOP_T_STRING, .flags = SHOP_F_REQUIRED, .min = 1, .max = 200,
-	  .format = catalog_fmt_name },
+	  .format = shop_fmt_text },
 	{ .name = "description", .type = SHOP_T_STRING, .flags = SHOP_F_REQUIRED | SHOP_F_MULTILINE,
 	  .min = 0, .max = 10000 },
 	{ .name = "price_cents", .type = SHOP_T_INT, .flags = SHOP_F_REQUIRED, .min = 0,
@@ -61,7 +54,7 @@ static const struct shop_field b_product_create[] = {
  * UNKNOWN_FIELD here (stock changes go through /inventory/{id}/adjust). */
 static const struct shop_field b_product_update[] = {
 	{ .name = "sku", .type = SHOP_T_STRING, .min = 1, .max = 64, .format = shop_fmt_sku },
-	{ .name = "name", .type = SHOP_T_STRING, .min = 1, .max = 200, .format = catalog_fmt_name },
+	{ .name = "name", .type = SHOP_T_STRING, .min = 1, .max = 200, .format = shop_fmt_text },
 	{ .name = "description", .type = SHOP_T_STRING, .flags = SHOP_F_MULTILINE, .min = 0, .max = 10000 },
 	{ .name = "price_cents", .type = SHOP_T_INT, .min = 0, .max = MAX_PRICE_CENTS },
 	{ .name = "currency", .type = SHOP_T_STRING, .min = 3, .max = 3, .format = shop_fmt_currency },
@@ -71,7 +64,7 @@ static const struct shop_field b_product_update[] = {
 
 static const struct shop_field b_category_create[] = {
 	{ .name = "name", .type = SHOP_T_STRING, .flags = SHOP_F_REQUIRED, .min = 1, .max = 100,
-	  .format = catalog_fmt_name },
+	  .format = shop_fmt_text },
 	{ .name = "parent_id", .type = SHOP_T_INT, .flags = SHOP_F_NULLABLE, .min = 1, .max = MAX_ID },
 	{ .name = NULL },
 };
@@ -79,7 +72,7 @@ static const struct shop_field b_category_create[] = {
 static const struct shop_field b_inventory_adjust[] = {
 	{ .name = "delta", .type = SHOP_T_INT, .flags = SHOP_F_REQUIRED, .min = -MAX_STOCK, .max = MAX_STOCK },
 	{ .name = "reason", .type = SHOP_T_STRING, .flags = SHOP_F_REQUIRED, .min = 1, .max = 200,
-	  .format = catalog_fmt_name },
+	  .format = shop_fmt_text },
 	{ .name = NULL },
 };
 

@@ -8,7 +8,7 @@
 #include "lib/validate.h"
 
 #define EMAIL { "email", SHOP_T_STRING, SHOP_F_REQUIRED, 3, 254, shop_fmt_email, NULL }
-#define NAME(flags) { "name", SHOP_T_STRING, flags, 1, 100, NULL, NULL }
+#define NAME(flags) { "name", SHOP_T_STRING, flags, 1, 100, shop_fmt_text, NULL }
 
 static const struct shop_field register_body[] = {
 	EMAIL,
@@ -38,10 +38,10 @@ static const struct shop_field me_body[] = {
 };
 
 static const struct shop_field address_body[] = {
-	{ "line1", SHOP_T_STRING, SHOP_F_REQUIRED, 1, 200, NULL, NULL },
+	{ "line1", SHOP_T_STRING, SHOP_F_REQUIRED, 1, 200, shop_fmt_text, NULL },
 	{ "line2", SHOP_T_STRING, SHOP_F_NULLABLE, 0, 200, NULL, NULL },
-	{ "city", SHOP_T_STRING, SHOP_F_REQUIRED, 1, 100, NULL, NULL },
-	{ "postal_code", SHOP_T_STRING, SHOP_F_REQUIRED, 1, 20, NULL, NULL },
+	{ "city", SHOP_T_STRING, SHOP_F_REQUIRED, 1, 100, shop_fmt_text, NULL },
+	{ "postal_code", SHOP_T_STRING, SHOP_F_REQUIRED, 1, 20, shop_fmt_text, NULL },
 	{ "country", SHOP_T_STRING, SHOP_F_REQUIRED, 2, 2, shop_fmt_country, NULL },
 	{ "is_default", SHOP_T_BOOL, 0, 0, 0, NULL, NULL },
 	{ NULL },

@@ -102,6 +102,9 @@ def register_refusals(t):
                     ({"email": " " + email("sp"), "password": "0123456789", "name": "N"},
                      "email with a blank"),
                     ({"email": email("en"), "password": "0123456789", "name": ""}, "empty name"),
+                    ({"email": email("bn"), "password": "0123456789", "name": "   "}, "blank name"),
+                    ({"email": email("ln"), "password": "0123456789", "name": " Lead"},
+                     "name with a leading blank"),
                     ({}, "empty object")):
         t.expect(post(API + "/auth/register", b), 400, what="register, %s" % what)
 

@@ -565,6 +565,13 @@ static void test_fmt_misc(void **state)
 	assert_true(F(shop_fmt_single_line, "hello w\xc3\xb6rld"));
 	assert_true(F(shop_fmt_single_line, ""));
 	assert_false(F(shop_fmt_single_line, "a\nb"));
+	assert_true(F(shop_fmt_text, "Blue mug"));
+	assert_true(F(shop_fmt_text, "x"));
+	assert_false(F(shop_fmt_text, ""));
+	assert_false(F(shop_fmt_text, "   "));
+	assert_false(F(shop_fmt_text, " lead"));
+	assert_false(F(shop_fmt_text, "trail\t"));
+	assert_false(F(shop_fmt_text, "two\nlines"));
 	assert_false(F(shop_fmt_single_line, "a\tb"));
 	assert_false(F(shop_fmt_single_line, "a\rb"));
 	assert_false(F(shop_fmt_single_line, "\x7f"));
