@@ -16,4 +16,9 @@ lib_libshop_a_SOURCES = \
 	lib/pool.c lib/pool.h \
 	lib/jwt.c lib/jwt.h \
 	lib/password.c lib/password.h \
-	lib/fcgic.c lib/fcgic.h
+	lib/idem.c lib/idem.h \
+	lib/fcgic.c lib/fcgic.h \
+	lib/amqp.c lib/amqp.h \
+	lib/topology.c lib/topology.h \
+	lib/outbox.c lib/outbox.h \
+	lib/worker.c lib/worker.h

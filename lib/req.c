@@ -555,6 +555,17 @@ static bool check_body(struct shop_req *r)
 		shop_res_error(r, 400, "Incomplete request body", "BAD_REQUEST", NULL, NULL);
 		return false;
 	}
+	if (r->route->flags & SHOP_ROUTE_RAW_BODY) {
+		/* Kept as sent for the handler (router.h): only the media type is
+		 * checked, as for any JSON body; no body at all is the handler's call. */
+		if ((p->rawlen > 0 || param_set(r, "CONTENT_TYPE")) &&
+		    !json_ctype(shop_req_param(r, "CONTENT_TYPE"))) {
+			shop_res_error(r, 415, "Content-Type must be application/json",
+			    "UNSUPPORTED_MEDIA_TYPE", NULL, NULL);
+			return false;
+		}
+		return true;
+	}
 	if (!r->route->body) {
 		if (p->rawlen > 0) {
 			shop_res_error(r, 400, "This route takes no body", "BODY_NOT_ALLOWED",

@@ -26,7 +26,14 @@ struct shop_route {
 	enum shop_access access;
 	const struct shop_field *body;    /* accepted JSON body; NULL: no body allowed */
 	const struct shop_field *query;   /* accepted query parameters; NULL: none */
+	unsigned flags;                   /* SHOP_ROUTE_*; optional (0) */
 };
+
+/* The body is read (at most 64 KiB) and must be declared application/json,
+ * but it is neither parsed nor validated: the handler reads the exact bytes
+ * with shop_req_raw_body() (r->body stays NULL). For signed payloads
+ * (webhooks), whose signature covers the bytes as sent. body must be NULL. */
+#define SHOP_ROUTE_RAW_BODY 0x1
 
 #define SHOP_MAX_PATH_PARAMS 4
 

@@ -11,7 +11,9 @@
  *   DELETE /items/{id}         admin
  *   GET    /hdr                public   echoes Idempotency-Key, request id; sets X-Test
  *   GET    /noanswer           public   answers nothing (the layer's 500)
- *   GET    /down               public   shop_res_fail(SHOP_EDBDOWN) */
+ *   GET    /down               public   shop_res_fail(SHOP_EDBDOWN)
+ *   POST   /raw                public   SHOP_ROUTE_RAW_BODY: the bytes as received,
+ *                                       raw (application/octet-stream) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -110,6 +112,16 @@ static void h_down(struct shop_req *r)
 	shop_res_fail(r, SHOP_EDBDOWN);
 }
 
+/* The raw bytes back, and whether the layer parsed anything (it must not). */
+static void h_raw(struct shop_req *r)
+{
+	size_t n = 0;
+	const char *b = shop_req_raw_body(r, &n);
+
+	shop_res_header(r, "X-Parsed", r->body ? "yes" : "no");
+	shop_res_raw(r, 200, "application/octet-stream", b, b ? n : 0);
+}
+
 static const struct shop_field q_slow[] = {
 	{ .name = "ms", .type = SHOP_T_INT, .min = 0, .max = 5000 },
 	{ 0 },
@@ -143,6 +155,7 @@ static const struct shop_route echo_routes[] = {
 	{ "GET", "/hdr", h_hdr, SHOP_ACCESS_PUBLIC, NULL, NULL },
 	{ "GET", "/noanswer", h_noanswer, SHOP_ACCESS_PUBLIC, NULL, NULL },
 	{ "GET", "/down", h_down, SHOP_ACCESS_PUBLIC, NULL, NULL },
+	{ "POST", "/raw", h_raw, SHOP_ACCESS_PUBLIC, NULL, NULL, SHOP_ROUTE_RAW_BODY },
 };
 
 static const struct shop_app echo_app = {

@@ -807,6 +807,62 @@ static void test_body(void **state)
 	}
 }
 
+/* SHOP_ROUTE_RAW_BODY: the exact bytes reach the handler unparsed (not even
+ * JSON), the media type and the size limit are checked as usual. */
+static void test_raw_body(void **state)
+{
+	static char big[SHOP_MAX_BODY + 10];
+	static const char odd[] = "{\"b\":1,  \"a\":[1 ,2],\"b\":\"dup\"}\n";
+	struct call c = { .method = "POST", .uri = "/raw", .ctype = "application/json" };
+	struct resp r;
+
+	(void)state;
+	/* JSON that the layer would normalise or refuse (duplicate key, blanks) */
+	c.body = odd;
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.blen, strlen(odd));
+	assert_memory_equal(r.body, odd, strlen(odd));
+	assert_string_equal(header(&r, "X-Parsed"), "no");
+	resp_free(&r);
+	/* not JSON at all, with a NUL inside: still the bytes */
+	c.body = "not json\0tail";
+	c.blen = 13;
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.blen, 13);
+	assert_memory_equal(r.body, "not json\0tail", 13);
+	resp_free(&r);
+	c.blen = 0;
+	/* the media type is checked */
+	c.body = "{}";
+	c.ctype = "text/plain";
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 415);
+	assert_string_equal(err_code(&r, 0), "UNSUPPORTED_MEDIA_TYPE");
+	resp_free(&r);
+	/* no body at all: the handler gets none */
+	c.body = NULL;
+	c.ctype = NULL;
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.blen, 0);
+	resp_free(&r);
+	/* the 64 KiB limit holds */
+	memset(big, 'x', sizeof(big));
+	c.ctype = "application/json";
+	c.body = big;
+	c.blen = sizeof(big);
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 413);
+	resp_free(&r);
+	c.blen = SHOP_MAX_BODY;
+	assert_int_equal(call(&c, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.blen, SHOP_MAX_BODY);
+	resp_free(&r);
+}
+
 static void test_layer_misc(void **state)
 {
 	struct call c = { .method = "GET", .uri = "/hdr", .request_id = "abc-123.X_y",
@@ -1089,6 +1145,7 @@ int main(void)
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_access),
 		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_raw_body),
 		cmocka_unit_test(test_layer_misc),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_idle_connections_hold_no_thread),
