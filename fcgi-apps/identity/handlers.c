@@ -141,8 +141,6 @@ void h_register(struct shop_req *r)
 		goto taken;
 	if (rc)
 		goto fail;
-	/* TODO(outbox): write user.registered (WELCOME notification) in the
-	 * same transaction once lib/ has the outbox. */
 	rc = idn_user_get(r->db, r->arena, id, &u);
 	if (rc)
 		goto fail;

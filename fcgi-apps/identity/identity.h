@@ -59,6 +59,7 @@ enum idn_sql {
 	SQL_ADDR_GET,
 	SQL_ADDR_DELETE,
 	SQL_ADDR_PROMOTE_NEWEST,
+	SQL_OUTBOX_ADD,
 	IDN_SQL_COUNT
 };
 
@@ -85,7 +86,7 @@ struct idn_addr {
 /* Users. Each returns 0 or a negative SHOP_E* code; SHOP_ENOTFOUND when the
  * user does not exist. */
 int idn_user_insert(struct shop_db *db, const char *email, const char *hash, const char *name,
-    long long *id);                                          /* SHOP_EDUP: email taken */
+    long long *id);  /* with its user.registered event, in one transaction; SHOP_EDUP: email taken */
 int idn_user_get(struct shop_db *db, struct shop_arena *a, long long id, struct idn_user *u);
 /* The user with that (lower-cased) email and its password hash. */
 int idn_user_by_email(struct shop_db *db, struct shop_arena *a, const char *email,

@@ -8,6 +8,7 @@
 #include "lib/db.h"
 #include "lib/err.h"
 #include "lib/mem.h"
+#include "lib/outbox.h"
 #include "lib/util.h"
 
 #define RFC3339(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
@@ -75,6 +76,7 @@ const char *const identity_sql[IDN_SQL_COUNT] = {
 		"DELETE FROM addresses WHERE id = ? AND user_id = ?",
 	[SQL_ADDR_PROMOTE_NEWEST] =
 		"UPDATE addresses SET is_default = 1 WHERE user_id = ? ORDER BY id DESC LIMIT 1",
+	[SQL_OUTBOX_ADD] = SHOP_OUTBOX_INSERT_SQL,
 };
 
 /* "CUSTOMER,SELLER" from a SET column; "" is no role at all. */
@@ -109,14 +111,40 @@ static void addr_from_row(const struct shop_row *row, struct idn_addr *a)
 	a->is_default = shop_row_int(row, 6) != 0;
 }
 
+struct register_tx {
+	const char *email, *hash, *name;
+	long long id;
+};
+
+/* The user and its user.registered event (the welcome mail), together. */
+static int register_tx(struct shop_db *db, void *arg)
+{
+	struct register_tx *t = arg;
+	json_object *ev;
+	int rc;
+
+	rc = shop_db_exec(db, SQL_USER_INSERT, "sss", t->email, t->hash, t->name);
+	if (rc < 0)
+		return rc;
+	t->id = shop_db_last_id(db);
+	ev = json_object_new_object();
+	json_object_object_add(ev, "user_id", json_object_new_int64(t->id));
+	json_object_object_add(ev, "email", json_object_new_string(t->email));
+	json_object_object_add(ev, "name", json_object_new_string(t->name));
+	rc = shop_outbox_add(db, SQL_OUTBOX_ADD, "user.registered", "user", t->id, ev, NULL);
+	json_object_put(ev);
+	return rc;
+}
+
 int idn_user_insert(struct shop_db *db, const char *email, const char *hash, const char *name,
     long long *id)
 {
-	int rc = shop_db_exec(db, SQL_USER_INSERT, "sss", email, hash, name);
+	struct register_tx t = { .email = email, .hash = hash, .name = name };
+	int rc = shop_db_tx(db, register_tx, &t);
 
-	if (rc < 0)
+	if (rc)
 		return rc;
-	*id = shop_db_last_id(db);
+	*id = t.id;
 	return 0;
 }
 
