@@ -24,3 +24,19 @@ tests_unit_test_catalog_search_SOURCES = tests/unit/test_catalog_search.c \
 tests_unit_test_catalog_search_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_catalog_search_LDADD = $(CMOCKA_LIBS)
 TESTS += tests/unit/test_catalog_search
+
+# The payments webhook signature: the Shop-Signature parser, verifier and signer.
+check_PROGRAMS += tests/unit/test_webhook_sig
+tests_unit_test_webhook_sig_SOURCES = tests/unit/test_webhook_sig.c \
+	fcgi-apps/payments/signature.c fcgi-apps/payments/signature.h
+tests_unit_test_webhook_sig_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_webhook_sig_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
+TESTS += tests/unit/test_webhook_sig
+
+# lib/idem.c (idempotency keys) against doubles of the request and db layers
+# defined in the test itself (so lib/req.o and lib/db.o are not linked).
+check_PROGRAMS += tests/unit/test_idem
+tests_unit_test_idem_SOURCES = tests/unit/test_idem.c lib/idem.c
+tests_unit_test_idem_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_idem_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
+TESTS += tests/unit/test_idem
