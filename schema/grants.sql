@@ -21,3 +21,33 @@ GRANT SELECT (id, roles, disabled_at) ON shop_identity.users TO 'shop_auth'@'loc
 -- catalog owns shop_catalog (categories, products, stock, stock ledger) and
 -- reads and writes its own rows.
 GRANT SELECT, INSERT, UPDATE, DELETE ON shop_catalog.* TO 'shop_catalog'@'localhost';
+
+-- cart owns shop_cart (carts, cart items): its own rows, and it reads the
+-- products it adds to a cart (existence, price, active) from the catalog.
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop_cart.* TO 'shop_cart'@'localhost';
+GRANT SELECT ON shop_catalog.products TO 'shop_cart'@'localhost';
+
+-- orders (the app and the orders worker) owns shop_orders (orders, order
+-- items, outbox, processed_events). Placing an order prices it from the
+-- catalog, reserves stock in the same transaction (stock rows, a ledger entry
+-- for each movement; never a product), empties the user's cart and copies the
+-- shipping address. It may not touch anything else of those schemas.
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop_orders.* TO 'shop_orders'@'localhost';
+GRANT SELECT ON shop_catalog.products TO 'shop_orders'@'localhost';
+GRANT SELECT, UPDATE ON shop_catalog.stock TO 'shop_orders'@'localhost';
+GRANT INSERT ON shop_catalog.stock_ledger TO 'shop_orders'@'localhost';
+GRANT SELECT, DELETE ON shop_cart.cart_items TO 'shop_orders'@'localhost';
+GRANT SELECT ON shop_identity.addresses TO 'shop_orders'@'localhost';
+
+-- payments owns shop_payments (payments, outbox, processed_events) and reads
+-- the order it is asked to pay (owner, status, total) from shop_orders.
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop_payments.* TO 'shop_payments'@'localhost';
+GRANT SELECT ON shop_orders.orders TO 'shop_payments'@'localhost';
+
+-- The outbox relay reads the outboxes of the domains that emit events and
+-- marks a row sent: it may change sent_at and nothing else, and sees no
+-- other table. (The inventory worker is the catalog domain's and runs as
+-- shop_catalog, above.)
+GRANT SELECT, UPDATE (sent_at) ON shop_identity.outbox TO 'shop_relay'@'localhost';
+GRANT SELECT, UPDATE (sent_at) ON shop_orders.outbox TO 'shop_relay'@'localhost';
+GRANT SELECT, UPDATE (sent_at) ON shop_payments.outbox TO 'shop_relay'@'localhost';

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Test stacks: the real `./shop up`, in the test profile, with all its state
-# in a directory of its own and every server on free loopback ports. It never
-# touches the stack of var/ (or any other directory) nor its ports.
+# in a directory of its own and every server on free loopback ports: MariaDB,
+# RabbitMQ (topology declared), the pools, nginx and the workers (outbox relay,
+# inventory, orders, payment simulator). It never touches the stack of var/
+# (or any other directory) nor its ports.
 #
 #   stack.sh start DIR   start a stack in DIR (created if needed) and write
 #                        DIR/stack.env; a stack already running in DIR is reused
@@ -14,13 +16,18 @@
 #   SHOP_HTTP_PORT SHOP_DB_PORT SHOP_AMQP_PORT SHOP_MGMT_PORT SHOP_DIST_PORT SHOP_EPMD_PORT
 #   SHOP_DB_SOCKET SHOP_DB_DEFAULTS_FILE (mariadb --defaults-file=...: root over the socket)
 #   SHOP_DB_ROOT_PASSWORD SHOP_DB_ROOT_PASSWORD_FILE
-#   SHOP_AMQP_USER SHOP_AMQP_PASSWORD SHOP_AMQP_VHOST SHOP_AMQP_URL SHOP_MGMT_URL
-#   SHOP_DEMO_LOGINS SHOP_KEYS_DIR SHOP_WEBHOOK_SECRET_FILE SHOP_LOG_DIR
+#   SHOP_AMQP_USER SHOP_AMQP_PASSWORD SHOP_AMQP_VHOST SHOP_AMQP_URL
+#   SHOP_MGMT_URL (RabbitMQ management API; logs in as SHOP_AMQP_USER/PASSWORD,
+#     e.g. GET $SHOP_MGMT_URL/api/queues/$SHOP_AMQP_VHOST/inventory.settlement)
+#   SHOP_DEMO_LOGINS SHOP_KEYS_DIR SHOP_LOG_DIR (<app>.log, <worker>.log, ...)
+#   SHOP_WEBHOOK_SECRET_FILE (the payment webhook's signing secret)
+#   SHOP_WEBHOOK_URL (where the payment simulator posts: nginx's webhook route)
 #
 # Environment: inside `make check` (top_builddir set) the binaries of that
 # build are used as they are (SHOP_BUILD=$top_builddir, SHOP_SKIP_BUILD=1);
-# otherwise ./shop builds as usual. SHOP_DEMO_PRODUCTS (300), SHOP_APPS and
-# the rate limits SHOP_AUTH_RATE/_BURST, SHOP_API_RATE/_BURST pass through.
+# otherwise ./shop builds as usual. SHOP_DEMO_PRODUCTS (300), SHOP_APPS,
+# SHOP_WORKERS and the rate limits SHOP_AUTH_RATE/_BURST, SHOP_API_RATE/_BURST
+# pass through.
 # Also when started as "sh stack.sh": the rest is bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -98,6 +105,7 @@ write_env() {
 		e SHOP_DEMO_LOGINS "$v/demo-logins.json"
 		e SHOP_KEYS_DIR "$v/keys"
 		e SHOP_WEBHOOK_SECRET_FILE "$v/webhook-secret"
+		e SHOP_WEBHOOK_URL "http://127.0.0.1:$http/api/v1/payments/webhook"
 		e SHOP_LOG_DIR "$v/log"
 	} > "$v/stack.env.tmp"
 	chmod 600 "$v/stack.env.tmp"
