@@ -19,6 +19,10 @@ import test_inventory  # noqa: E402,F401
 import test_hostile  # noqa: E402,F401
 import test_pagination  # noqa: E402,F401
 import test_storage  # noqa: E402,F401
+import test_cart  # noqa: E402,F401
+import test_orders  # noqa: E402,F401
+import test_payments  # noqa: E402,F401
+import test_flow  # noqa: E402,F401
 import test_ratelimit  # noqa: E402,F401
 import test_integration  # noqa: E402,F401
 
