@@ -8,4 +8,5 @@ EXTRA_DIST += tests/e2e/run.sh tests/e2e/suite.py tests/e2e/tap.py tests/e2e/sho
 	tests/e2e/test_catalog.py tests/e2e/test_inventory.py tests/e2e/test_hostile.py \
 	tests/e2e/test_pagination.py tests/e2e/test_storage.py tests/e2e/test_ratelimit.py \
 	tests/e2e/test_integration.py tests/e2e/flowlib.py tests/e2e/test_cart.py \
-	tests/e2e/test_orders.py tests/e2e/test_payments.py tests/e2e/test_flow.py
+	tests/e2e/test_orders.py tests/e2e/test_payments.py tests/e2e/test_flow.py \
+	tests/e2e/test_rotation.py

@@ -25,6 +25,7 @@ import test_payments  # noqa: E402,F401
 import test_flow  # noqa: E402,F401
 import test_ratelimit  # noqa: E402,F401
 import test_integration  # noqa: E402,F401
+import test_rotation  # noqa: E402,F401
 
 
 def main(argv):
