@@ -622,7 +622,9 @@ static void dispatch(struct shop_req *r, const struct shop_app *app, const char 
 		app->raw(r);
 		return;
 	}
-	rc = shop_route_match(app->routes, app->nroutes, r->method, r->path, &r->match);
+	/* HEAD is GET whose answer nginx sends without its body. */
+	rc = shop_route_match(app->routes, app->nroutes,
+	    strcmp(r->method, "HEAD") == 0 ? "GET" : r->method, r->path, &r->match);
 	if (rc == SHOP_EMETHOD) {
 		shop_res_header(r, "Allow", r->match.allow);
 		shop_res_error(r, 405, "Method not allowed", "METHOD_NOT_ALLOWED", NULL, NULL);

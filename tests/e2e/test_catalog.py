@@ -6,7 +6,7 @@ import re
 import string
 
 from tap import test
-from shopclient import (API, delete, flatten_categories, fx, get, in_parallel, new_product, poll, post,
+from shopclient import (API, delete, request, flatten_categories, fx, get, in_parallel, new_product, poll, post,
                         put, qs, uniq, unwrap, walk)
 
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -70,6 +70,10 @@ def list_shape(t):
         check_product(t, product_of(r), "GET /products/{id}")
         t.eq(product_of(r).get("id"), items[0]["id"], "GET /products/{id} id")
     t.expect(get(API + "/products/999999999"), 404, what="GET an unknown product")
+    # HEAD is GET without the body, for the public and through the auth check alike
+    r = request("HEAD", API + "/products/%d" % items[0]["id"], check_envelope=False)
+    t.expect(r, 200, what="HEAD /products/{id}")
+    t.ok(not r.raw, "HEAD /products/{id} sent a body")
     for lim in (1, 7, 100):
         r = get(API + "/products" + qs(limit=lim))
         if t.expect(r, 200, what="limit=%d" % lim):
