@@ -12,7 +12,11 @@ Fails when
       no exact, prefix or regex nginx location);
 and also when the document does not parse, a $ref does not resolve, an
 example does not match its schema, x-access disagrees with the route's
-SHOP_ACCESS_*, or the document breaks the house rules (see lint()).
+SHOP_ACCESS_*, the body and query fields disagree with the route's field
+tables (bounds may use #defines of lib/*.h, of routes.c or of the project
+headers it includes; a SHOP_ROUTE_RAW_BODY route must be documented with
+x-raw-body: true and a body schema), or the document breaks the house rules
+(see lint()).
 
 Standard library only. The YAML subset parser below is the one the /docs
 page uses too (docs/index.html has the same parser in JavaScript); when
@@ -477,7 +481,7 @@ def parse_yaml(text):
 METHODS = ('GET', 'POST', 'PUT', 'DELETE', 'PATCH')
 ACCESS = ('PUBLIC', 'USER', 'SELLER', 'ADMIN')
 _ROUTE = re.compile(r'\{\s*"(GET|POST|PUT|DELETE|PATCH|HEAD)"\s*,\s*"(/[^"]*)"\s*,\s*&?\s*[A-Za-z_]\w*\s*'
-                    r'(?:,\s*(SHOP_ACCESS_[A-Z]+)(?:\s*,\s*(\w+)\s*,\s*(\w+))?)?')
+                    r'(?:,\s*(SHOP_ACCESS_[A-Z]+)(?:\s*,\s*(\w+)\s*,\s*(\w+)(?:\s*,\s*([\w\s|]*\w))?)?)?')
 
 
 def strip_c_comments(src):
@@ -507,7 +511,9 @@ def parse_routes_c(src, name, consts=None):
     """({(METHOD, pattern): (where, ACCESS or None)}, duplicates,
     {(METHOD, pattern): (body fields or None, query fields or None)}) from
     one routes.c text. Field lists are None when the route declares none
-    (NULL) and 'unknown' when the table could not be read."""
+    (NULL) and 'unknown' when the table could not be read; the body is 'raw'
+    when the route's flags say SHOP_ROUTE_RAW_BODY (lib/router.h: the layer
+    hands the bytes to the handler unparsed and unvalidated)."""
     routes = {}
     inputs = {}
     dups = []
@@ -522,6 +528,8 @@ def parse_routes_c(src, name, consts=None):
         routes[key] = ('%s:%d' % (name, line), acc)
         if m.group(4):
             inputs[key] = tuple(None if t == 'NULL' else tables.get(t, 'unknown') for t in (m.group(4), m.group(5)))
+            if m.group(6) and 'SHOP_ROUTE_RAW_BODY' in m.group(6):
+                inputs[key] = ('raw', inputs[key][1])
     return routes, dups, inputs
 
 
@@ -673,15 +681,36 @@ def lib_constants(root):
     return consts
 
 
+def included_constants(root, src, seen=None):
+    """The #define lines of the project headers a C text includes
+    (#include "fcgi-apps/cart/cart.h", relative to root), and of the headers
+    those include in turn: an app's bounds may live in its own header."""
+    seen = set() if seen is None else seen
+    consts = {}
+    for inc in re.findall(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"', src, re.M):
+        path = os.path.normpath(os.path.join(root, inc))
+        if path in seen or not path.startswith(os.path.abspath(root) + os.sep) or not os.path.isfile(path):
+            continue
+        seen.add(path)
+        with open(path, encoding='utf-8', errors='replace') as f:
+            text = f.read()
+        consts.update(included_constants(root, text, seen))
+        consts.update(c_defines(text))
+    return consts
+
+
 def code_routes(root, inputs=None):
     """Routes of fcgi-apps/*/routes.c; fills inputs (when a dict) with each
     route's (body fields, query fields)."""
     routes, dups, files = {}, [], []
-    consts = lib_constants(root)
+    lib = lib_constants(root)
     for path in sorted(glob.glob(os.path.join(root, 'fcgi-apps', '*', 'routes.c'))):
         rel = os.path.relpath(path, root)
         with open(path, encoding='utf-8', errors='replace') as f:
-            r, d, inp = parse_routes_c(f.read(), rel, consts)
+            src = f.read()
+        consts = dict(lib)
+        consts.update(included_constants(root, src))
+        r, d, inp = parse_routes_c(src, rel, consts)
         files.append((rel, len(r)))
         dups += d
         if inputs is not None:
@@ -1217,6 +1246,17 @@ def compare_inputs(doc, key, op, body, query):
         compare_field(doc, 'query %s' % n, qfields[n], qparams[n].get('schema', {}), bool(qparams[n].get('required')), errs)
     rb = deref(doc, op.get('requestBody') or {})
     schema = ((rb.get('content') or {}).get('application/json') or {}).get('schema')
+    raw_doc = op.get('x-raw-body') is True
+    if body == 'raw':
+        # The handler parses and checks the bytes itself (a signed webhook):
+        # the document must say so and describe the body it expects.
+        if not raw_doc:
+            errs.append('the route takes its body raw (SHOP_ROUTE_RAW_BODY): the document must say x-raw-body: true')
+        if not schema:
+            errs.append('the route takes a raw JSON body but none is documented')
+        return errs
+    if raw_doc:
+        errs.append('x-raw-body: true is documented but the route is not SHOP_ROUTE_RAW_BODY')
     if body is None:
         if schema:
             errs.append('a request body is documented but the route takes none')
@@ -1336,6 +1376,36 @@ def self_test(tap, doc, ops):
             ('tags', 'STRING_ARRAY', [], 1, 127)]
     tap.ok(got == want, 'self-test: field tables are read from C (macros, designated initializers, constants)',
            ['read %s' % got] if got != want else ())
+    # constants from the headers a routes.c includes; raw-body routes
+    tmp = tempfile.mkdtemp(prefix='docs-selftest-')
+    try:
+        os.makedirs(os.path.join(tmp, 'fcgi-apps', 'demo'))
+        with open(os.path.join(tmp, 'fcgi-apps', 'demo', 'demo.h'), 'w') as f:
+            f.write('#include "lib/none.h"\n#define DEMO_MAX_QTY (10 * 100)\n')
+        with open(os.path.join(tmp, 'fcgi-apps', 'demo', 'routes.c'), 'w') as f:
+            f.write('#include "fcgi-apps/demo/demo.h"\n'
+                    'static const struct shop_field b_demo[] = {\n'
+                    '\t{ .name = "quantity", .type = SHOP_T_INT, .flags = SHOP_F_REQUIRED, .min = 1, .max = DEMO_MAX_QTY },\n'
+                    '\t{ .name = NULL },\n};\n'
+                    'const struct shop_route demo_routes[] = {\n'
+                    '\t{"POST", "/api/v1/demo", h_demo, SHOP_ACCESS_USER, b_demo, NULL},\n'
+                    '\t{"POST", "/api/v1/demo/hook", h_hook, SHOP_ACCESS_PUBLIC, NULL, NULL, SHOP_ROUTE_RAW_BODY},\n'
+                    '};\n')
+        inp = {}
+        code_routes(tmp, inp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    qty = (inp.get(('POST', '/api/v1/demo')) or ([{}],))[0]
+    hook = (inp.get(('POST', '/api/v1/demo/hook')) or (None,))[0]
+    fake = {'paths': {'/api/v1/demo/hook': {}}}
+    k = ('POST', '/api/v1/demo/hook')
+    undeclared = compare_inputs(fake, k, {}, 'raw', None)
+    declared = compare_inputs(fake, k, {'x-raw-body': True, 'requestBody': {'content': {'application/json': {'schema': {'type': 'object'}}}}}, 'raw', None)
+    claimed = compare_inputs(fake, k, {'x-raw-body': True}, None, None)
+    good = (isinstance(qty, list) and qty[0].get('max') == 1000 and hook == 'raw' and len(undeclared) == 2
+            and not declared and len(claimed) == 1)
+    tap.ok(good, 'self-test: constants of included headers are read; raw-body routes need x-raw-body and a body schema',
+           [] if good else ['quantity %s, hook body %r, undeclared %s, declared %s, claimed %s' % (qty, hook, undeclared, declared, claimed)])
     body_ops = sorted(k for k, op in ops.items() if op.get('requestBody'))
     if body_ops:
         k = body_ops[0]
