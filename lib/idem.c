@@ -14,6 +14,7 @@
 #include "lib/db.h"
 #include "lib/err.h"
 #include "lib/idem.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/req.h"
@@ -121,4 +122,52 @@ int shop_idem_store(struct shop_req *r, const struct shop_idem_stmts *s, const s
 	if (rc == SHOP_EDUP)
 		return SHOP_EDUP;
 	return rc < 0 ? rc : 0;
+}
+
+struct refuse_tx {
+	struct shop_req *r;
+	const struct shop_idem_stmts *s;
+	const struct shop_idem *k;
+	int status;
+	const char *text;
+	size_t len;
+};
+
+static int refuse_store(struct shop_db *db, void *arg)
+{
+	struct refuse_tx *t = arg;
+
+	(void)db; /* shop_idem_store works on the request's handle, which is db */
+	return shop_idem_store(t->r, t->s, t->k, t->status, t->text, t->len);
+}
+
+void shop_idem_refuse(struct shop_req *r, const struct shop_idem_stmts *s, const struct shop_idem *k,
+    json_object *envelope)
+{
+	struct refuse_tx t = { .r = r, .s = s, .k = k };
+	json_object *code;
+	const char *text;
+	int rc;
+
+	t.status = json_object_object_get_ex(envelope, "code", &code) ?
+	    json_object_get_int(code) : 500;
+	text = shop_json_text(envelope, &t.len);
+	t.text = shop_arena_strndup(r->arena, text, t.len);
+	json_object_put(envelope);
+
+	rc = shop_db_tx(r->db, refuse_store, &t);
+	if (rc == SHOP_EDUP) {
+		/* A concurrent request with this key was first: its answer is ours. */
+		rc = shop_idem_replay(r, s, k);
+		if (rc == 0) {
+			shop_log_warn("idem: a key stored concurrently is gone");
+			shop_res_fail(r, SHOP_EUNAVAIL);
+		} else if (rc < 0) {
+			shop_res_fail(r, rc);
+		}
+		return;
+	}
+	if (rc != 0)
+		shop_log_warn("idem: a refusal could not be stored: %s", shop_strerror(rc));
+	shop_res_raw(r, t.status, "application/json", t.text, t.len);
 }

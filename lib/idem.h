@@ -14,7 +14,9 @@
 #ifndef SHOP_IDEM_H
 #define SHOP_IDEM_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct shop_req;
 
@@ -57,5 +59,15 @@ int shop_idem_replay(struct shop_req *r, const struct shop_idem_stmts *s, const 
  * shop_idem_replay to answer what it stored), or a db failure code. */
 int shop_idem_store(struct shop_req *r, const struct shop_idem_stmts *s, const struct shop_idem *k,
     int status, const char *body, size_t len);
+
+/* Answers a refusal that the effect's transaction decided (and rolled back)
+ * and keeps it under the key, so that the same key and body get the same
+ * answer again: stores envelope (its "code" is the status) in a transaction
+ * of its own, then answers it. When a concurrent request with this key stored
+ * first, answers what that one stored. When storing fails, the refusal is
+ * still answered: nothing happened, and a retry is judged afresh. Takes
+ * ownership of envelope. */
+void shop_idem_refuse(struct shop_req *r, const struct shop_idem_stmts *s, const struct shop_idem *k,
+    json_object *envelope);
 
 #endif

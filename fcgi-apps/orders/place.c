@@ -447,15 +447,6 @@ out:
 	return rc;
 }
 
-/* Stores a refusal's answer under the key (its own transaction). */
-static int store_tx(struct shop_db *db, void *arg)
-{
-	struct place_ctx *c = arg;
-
-	(void)db;
-	return shop_idem_store(c->r, &idem_stmts, c->key, c->status, c->text, c->len);
-}
-
 /* Reads the direct lines of the body; false when it answered 400. */
 static bool body_lines(struct shop_req *r, struct place_ctx *c, json_object *arr)
 {
@@ -519,16 +510,10 @@ void h_order_place(struct shop_req *r)
 
 	rc = shop_db_tx(r->db, place_tx, &c);
 	if (rc > 0) {
-		/* A refusal: answer it, and store it so that the key keeps it. */
-		set_answer(&c, shop_json_error(c.status, c.message, c.errors));
+		/* A refusal: answered, and kept under the key. */
+		shop_idem_refuse(r, &idem_stmts, &key, shop_json_error(c.status, c.message, c.errors));
 		c.errors = NULL;
-		rc = shop_db_tx(r->db, store_tx, &c);
-		if (rc < 0 && rc != SHOP_EDUP) {
-			/* Nothing happened either way: the refusal is still the
-			 * truth, only a retry may now be judged afresh. */
-			shop_log_warn("idem: a refusal could not be stored: %s", shop_strerror(rc));
-			rc = 0;
-		}
+		return;
 	}
 	switch (rc) {
 	case 0:

@@ -13,9 +13,10 @@
  *   - The payment (PROCESSING, provider = [payments] provider), the
  *     payment.requested event and the idempotency key are one transaction;
  *     the answer is 202: the provider's webhook decides later.
- *   - Idempotency-Key (lib/idem.h): only the 202 is stored. A refusal (404,
- *     409) changed nothing and is not stored, so the same key may be used
- *     again once the order is payable (for example after a failed payment).
+ *   - Idempotency-Key (lib/idem.h), as API.md says: the first answer to a
+ *     key is kept, the 202 and a refusal (404, 409) alike, so the same key
+ *     and body always get the same answer; paying again after a failed
+ *     payment takes a new key.
  *   - GET: the payment's user or an ADMIN; anyone else 404. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -184,6 +185,15 @@ static int create_tx(struct shop_db *db, void *arg)
 	return rc < 0 ? rc : 0;
 }
 
+/* The envelope of a refusal about the order (field order_id). */
+static json_object *refusal(int status, const char *message, const char *code, const char *detail)
+{
+	json_object *errs = json_object_new_array();
+
+	json_object_array_add(errs, shop_json_error_item("order_id", code, detail));
+	return shop_json_error(status, message, errs);
+}
+
 void h_payment_create(struct shop_req *r)
 {
 	struct shop_idem key;
@@ -220,19 +230,21 @@ void h_payment_create(struct shop_req *r)
 		shop_res_raw(r, 202, "application/json", c.text, c.len);
 		break;
 	case REFUSE_NOT_FOUND:
-		shop_res_error(r, 404, "Order not found", "NOT_FOUND", "order_id", NULL);
+		shop_idem_refuse(r, &idem_stmts, &key,
+		    refusal(404, "Order not found", "NOT_FOUND", NULL));
 		break;
 	case REFUSE_NOT_PAYABLE:
-		shop_res_error(r, 409, "The order cannot be paid", "ORDER_NOT_PAYABLE", "order_id",
-		    "only an order in PENDING_PAYMENT can be paid");
+		shop_idem_refuse(r, &idem_stmts, &key,
+		    refusal(409, "The order cannot be paid", "ORDER_NOT_PAYABLE",
+		    "only an order in PENDING_PAYMENT can be paid"));
 		break;
 	case REFUSE_IN_PROGRESS:
-		shop_res_error(r, 409, "A payment of this order is in progress",
-		    "PAYMENT_IN_PROGRESS", "order_id", NULL);
+		shop_idem_refuse(r, &idem_stmts, &key,
+		    refusal(409, "A payment of this order is in progress", "PAYMENT_IN_PROGRESS", NULL));
 		break;
 	case REFUSE_ALREADY_PAID:
-		shop_res_error(r, 409, "The order is already paid", "ALREADY_PAID", "order_id",
-		    NULL);
+		shop_idem_refuse(r, &idem_stmts, &key,
+		    refusal(409, "The order is already paid", "ALREADY_PAID", NULL));
 		break;
 	case REFUSE_IDEM_TAKEN:
 		/* The key's row vanished between the two reads (expired): retry. */

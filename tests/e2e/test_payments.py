@@ -5,7 +5,7 @@ import time
 
 from tap import test
 from shopclient import API, fx, get, in_parallel, post, uniq
-from flowlib import (FOLLOWUP, GRACE, SqlError, buyer, cancel, check_payment, event_body, get_order,
+from flowlib import (FOLLOWUP, GRACE, SqlError, buyer, cancel, check_payment, event_body, get_order, idem,
                      get_payment, holds, items_body, must_pay, must_place, order_of, order_status, pay,
                      payment_of, payment_status, product, send_webhook, signature, sql_int, stock, stock_is,
                      table_exists, wait_for, wait_order, wait_payment, wait_stock, webhook_secret)
@@ -199,6 +199,26 @@ def cancelled_order(t):
     t.expect(r, 409, what="pay a cancelled order")
     t.eq(order_status(u, o["id"]), "CANCELLED", "the order stays CANCELLED")
     wait_stock(t, a["id"], {"on_hand": 5, "reserved": 0}, "released, not settled")
+
+
+@test
+def refusal_replayed(t):
+    """A refused payment's answer is kept under its key (API.md: the same key
+    and body return the first response), even once the order is payable."""
+    u = buyer()
+    a = product(stock=5)
+    o = must_place(t, u, items_body((a["id"], 1)))
+    first = pay(u, o["id"], "pm_card_slow")   # live for ~2 s: the second surely finds it
+    t.expect(first, 202, what="the first payment")
+    key = idem()
+    r1 = pay(u, o["id"], "pm_card_ok", key=key)
+    t.expect(r1, 409, "PAYMENT_IN_PROGRESS", what="a second payment while the first is live")
+    wait_order(t, u, o["id"], "PAID", "the first payment settles the order", timeout=SLOW + FOLLOWUP + GRACE)
+    r2 = pay(u, o["id"], "pm_card_ok", key=key)
+    t.eq((r2.status, r2.raw), (r1.status, r1.raw), "the same key and body replay the first refusal")
+    t.eq(r2.header("idempotent-replayed"), "true", "a replay says so")
+    r3 = pay(u, o["id"], "pm_card_ok")
+    t.expect(r3, 409, "ORDER_NOT_PAYABLE", what="a new key is judged afresh (the order is PAID now)")
 
 
 def _slow_payment(t, u, stock_n=5, q=1):

@@ -17,6 +17,7 @@
 #include "lib/db.h"
 #include "lib/err.h"
 #include "lib/idem.h"
+#include "lib/json.h"
 #include "lib/mem.h"
 #include "lib/req.h"
 
@@ -78,6 +79,19 @@ void shop_res_raw(struct shop_req *r, int status, const char *content_type,
 	f.status = status;
 	snprintf(f.body_out, sizeof(f.body_out), "%.*s", (int)len, body);
 	f.answers++;
+}
+
+void shop_res_fail(struct shop_req *r, int err)
+{
+	(void)r;
+	f.status = err == SHOP_EDBDOWN || err == SHOP_EUNAVAIL ? 503 : 500;
+	f.answers++;
+}
+
+/* The transaction runs its function once, as a real one without conflicts. */
+int shop_db_tx(struct shop_db *db, shop_tx_fn fn, void *ctx)
+{
+	return fn(db, ctx);
 }
 
 void shop_res_header(struct shop_req *r, const char *name, const char *value)
@@ -371,6 +385,51 @@ static void test_store(void **state)
 	assert_int_equal(shop_idem_store(&req, &stmts, &k, 201, "{}", 2), SHOP_ERETRY);
 }
 
+static json_object *refusal(void)
+{
+	json_object *errs = json_object_new_array();
+
+	json_object_array_add(errs, shop_json_error_item("order_id", "ORDER_NOT_PAYABLE", NULL));
+	return shop_json_error(409, "The order cannot be paid", errs);
+}
+
+static void test_refuse(void **state)
+{
+	struct shop_idem k;
+
+	(void)state;
+	/* stored under the key, then answered with the envelope's status */
+	start_ok("k3", "{}", &k);
+	f.put_rc = 1;
+	shop_idem_refuse(&req, &stmts, &k, refusal());
+	assert_int_equal(f.puts, 1);
+	assert_int_equal(f.put_status, 409);
+	assert_non_null(strstr(f.put_body, "ORDER_NOT_PAYABLE"));
+	assert_int_equal(f.answers, 1);
+	assert_int_equal(f.status, 409);
+	assert_string_equal(f.body_out, f.put_body);
+
+	/* a concurrent request stored the key first: its answer is replayed */
+	f.answers = 0;
+	f.put_rc = SHOP_EDUP;
+	f.row = true;
+	memcpy(f.row_hash, k.hash, 32);
+	f.row_status = 201;
+	f.row_body = "{\"status\":\"SUCCESS\",\"code\":201}";
+	shop_idem_refuse(&req, &stmts, &k, refusal());
+	assert_int_equal(f.answers, 1);
+	assert_int_equal(f.status, 201);
+	assert_string_equal(f.body_out, f.row_body);
+
+	/* storing failed: the refusal is answered all the same */
+	f.answers = 0;
+	f.row = false;
+	f.put_rc = SHOP_EDBDOWN;
+	shop_idem_refuse(&req, &stmts, &k, refusal());
+	assert_int_equal(f.answers, 1);
+	assert_int_equal(f.status, 409);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +442,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_other_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_db_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuse, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
