@@ -56,6 +56,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "lib/mem.h"
 #include "lib/pool.h"
 
@@ -567,35 +568,6 @@ out:
 	return fd;
 }
 
-/* Writes "<pid>\n" to path through a temporary file and rename(2). */
-static int write_pidfile(const char *path)
-{
-	char tmp[4096], buf[32];
-	int fd, n, rc = SHOP_EIO;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return SHOP_EINVAL;
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	if (write(fd, buf, (size_t)n) != n || close(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc)
-		shop_log_error("pool: cannot write pid file %s: %s", path, strerror(errno));
-	return rc;
-}
-
 static void spawn(const struct shop_pool_opts *o, struct slot *s, int lfd)
 {
 	pid_t master = getpid();
@@ -710,7 +682,7 @@ int shop_pool_run(const struct shop_pool_opts *o)
 	lfd = bind_socket(o->socket_path);
 	if (lfd < 0)
 		goto out;
-	if (o->pidfile && write_pidfile(o->pidfile) != 0)
+	if (o->pidfile && shop_pidfile_write(o->pidfile) != 0)
 		goto out;
 
 	slots = shop_xcalloc(o->procs, sizeof(*slots));

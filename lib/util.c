@@ -1,15 +1,19 @@
 /* Small helpers: encodings, randomness, hashing, time, strict parsing. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/sha.h>
 #include <sodium.h>
 
 #include "lib/err.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
@@ -298,4 +302,33 @@ size_t shop_utf8_len(const char *s, size_t n)
 		if (((unsigned char)s[i] & 0xc0) != 0x80)
 			len++;
 	return len;
+}
+
+/* Through a temporary file and rename(2), so that a reader never sees a
+ * half-written pid. */
+int shop_pidfile_write(const char *path)
+{
+	char tmp[4096], buf[32];
+	int fd, n, rc = SHOP_EIO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return SHOP_EINVAL;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc)
+		shop_log_error("cannot write pid file %s: %s", path, strerror(errno));
+	return rc;
 }

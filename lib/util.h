@@ -49,4 +49,8 @@ bool shop_utf8_valid(const char *s, size_t n);
 /* Number of code points in valid UTF-8. */
 size_t shop_utf8_len(const char *s, size_t n);
 
+/* Writes "<pid>\n" of this process to path atomically. Returns 0, or
+ * SHOP_EIO / SHOP_EINVAL (path too long), logged. */
+int shop_pidfile_write(const char *path);
+
 #endif

@@ -84,33 +84,6 @@ static int usage(const char *prog)
 	return 2;
 }
 
-static int write_pidfile(const char *path)
-{
-	char tmp[4096], buf[32];
-	int fd, n, rc = SHOP_EIO;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return SHOP_EINVAL;
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc)
-		shop_log_error("cannot write pid file %s: %s", path, strerror(errno));
-	return rc;
-}
-
 /* Reads pending signals (never blocks). */
 static void check_signals(struct runner *r)
 {
@@ -474,7 +447,7 @@ int shop_worker_main(const struct shop_worker *w, int argc, char **argv)
 	}
 	inited = true;
 	if (pidfile) {
-		if (write_pidfile(pidfile) != 0) {
+		if (shop_pidfile_write(pidfile) != 0) {
 			rc = 1;
 			goto out;
 		}

@@ -45,33 +45,6 @@ static int usage(const char *prog)
 	return 2;
 }
 
-static int write_pidfile(const char *path)
-{
-	char tmp[4096], buf[32];
-	int fd, n, rc = SHOP_EIO;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return SHOP_EINVAL;
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc)
-		shop_log_error("cannot write pid file %s: %s", path, strerror(errno));
-	return rc;
-}
-
 /* -T: the topology, once. */
 static int declare_only(const struct shop_amqp_conf *ac)
 {
@@ -209,7 +182,7 @@ int main(int argc, char **argv)
 			pidfile = NULL;
 	}
 	if (pidfile) {
-		if (write_pidfile(pidfile) != 0)
+		if (shop_pidfile_write(pidfile) != 0)
 			goto out;
 		pid_written = true;
 	}
