@@ -45,11 +45,15 @@ const char *const orders_sql[SQL_COUNT] = {
 		"DELETE FROM shop_cart.cart_items WHERE user_id = ?",
 
 	/* JSON array of product ids → id, sku, name, price_cents, currency,
-	 * status of those that exist (a consistent read: no lock on products) */
+	 * status, available of those that exist (a consistent read: no lock on
+	 * products nor on stock; available is only a first look, the guarded
+	 * UPDATE of SQL_STOCK_RESERVE decides) */
 	[SQL_PRODUCTS_GET] =
-		"SELECT p.id, p.sku, p.name, p.price_cents, p.currency, p.status"
+		"SELECT p.id, p.sku, p.name, p.price_cents, p.currency, p.status,"
+		" COALESCE(s.on_hand - s.reserved, 0)"
 		" FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j"
-		" JOIN shop_catalog.products p ON p.id = j.id",
+		" JOIN shop_catalog.products p ON p.id = j.id"
+		" LEFT JOIN shop_catalog.stock s ON s.product_id = p.id",
 
 	/* address id, user_id → line1, line2, city, postal_code, country */
 	[SQL_ADDR_GET] =

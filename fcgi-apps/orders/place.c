@@ -8,7 +8,9 @@
  * Then ONE transaction (shop_db_tx, retried whole on deadlock):
  *   1. the cart: its rows are locked (ordering the cart empties exactly the
  *      cart ordered); none → 400 CART_EMPTY;
- *   2. the products, read once (a consistent read): a product that is not
+ *   2. the products and their available stock, read once (a consistent
+ *      read, no lock; a line plainly short is refused here already, see
+ *      precheck_stock): a product that is not
  *      ACTIVE (archived, or unknown) → 409 PRODUCT_UNAVAILABLE, one error per
  *      such line (field items[i].product_id). 409 and not 404 or 400: the
  *      request is well-formed and names the resource /orders; what it asks
@@ -89,6 +91,7 @@ struct line {
 	/* from the catalog */
 	const char *sku, *name, *currency;
 	long long price;
+	long long available;       /* a first look, without a lock */
 	bool found;
 };
 
@@ -195,6 +198,7 @@ static int read_products(struct shop_db *db, struct place_ctx *c)
 			l->name = shop_row_str(row, 2);
 			l->price = shop_row_int(row, 3);
 			l->currency = shop_row_str(row, 4);
+			l->available = shop_row_int(row, 6);
 			break;
 		}
 	}
@@ -225,6 +229,32 @@ static int read_products(struct shop_db *db, struct place_ctx *c)
 		return REFUSE_CURRENCY;
 	}
 	return 0;
+}
+
+/* A first look at the stock, from the products' consistent read: lines
+ * plainly short are refused before anything is written or locked, so that
+ * the losers of a flash sale neither insert an order to roll back nor queue
+ * on the contended stock row. It can only refuse what the snapshot showed
+ * short; whatever it lets through, the guarded UPDATE of reserve() decides. */
+static int precheck_stock(struct place_ctx *c)
+{
+	char detail[64];
+	size_t shorts = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct line *l = &c->lines[i];
+
+		if (l->available >= l->quantity)
+			continue;
+		snprintf(detail, sizeof(detail), "only %lld left", l->available > 0 ? l->available : 0);
+		add_error(c, i, "quantity", "OUT_OF_STOCK", detail);
+		shorts++;
+	}
+	if (shorts == 0)
+		return 0;
+	c->status = 409;
+	c->message = "Insufficient stock";
+	return REFUSE_OUT_OF_STOCK;
 }
 
 /* Step 4: the shipping address as JSON text, or NULL (pick-up). */
@@ -376,6 +406,9 @@ static int place_tx(struct shop_db *db, void *arg)
 			return rc;
 	}
 	rc = read_products(db, c);
+	if (rc != 0)
+		return rc;
+	rc = precheck_stock(c);
 	if (rc != 0)
 		return rc;
 	rc = read_address(db, c, &address);
