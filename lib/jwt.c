@@ -1,5 +1,19 @@
-/* Access tokens: ES256 JWTs over libjwt 1.10, with every check libjwt does
- * not make done here (see jwt.h and STACK-NOTES "libjwt"). */
+/* Access tokens: ES256 JWTs. Signing goes through libjwt 1.10; verification
+ * does not: libjwt parses the PEM key on every jwt_decode (~0.5 ms of CPU,
+ * most of an auth check that misses the cache, see STACK-NOTES), takes alg
+ * from the token and checks no claim. Here every public key is parsed once,
+ * at shop_jwt_keys_load, into an EVP_PKEY; a token is taken apart by hand
+ * (strict base64url, strict JSON), its signature checked with OpenSSL 3's EVP
+ * interface, and only then are its claims read.
+ *
+ * Threads: the key set is read-only after shop_jwt_keys_load, and so are its
+ * EVP_PKEYs. OpenSSL 3 lets several threads use one EVP_PKEY at the same time
+ * as long as nothing modifies it and each operation has its own context
+ * (openssl-threads(7)); shop_jwt_verify makes its own EVP_MD_CTX (and with it
+ * its own EVP_PKEY_CTX) on every call, so one struct shop_jwt_keys may serve
+ * every thread of a process. Loading initialises each key for verification
+ * once, so that no state cached inside the EVP_PKEY is first filled in
+ * concurrently. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,17 +21,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "lib/auth.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/jwt.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -30,12 +48,19 @@
 #define PAYLOAD_MAX 4096
 #define MAX_KEYS 64
 #define ID_MAX 9007199254740991LL /* 2^53 - 1: ids are JSON-safe integers */
+#define SIG_LEN 64                /* ES256: R || S, 32 bytes each, big-endian */
+#define SIG_DER_MAX 72            /* SEQUENCE { INTEGER r, INTEGER s }, 33-byte each at most */
+
+/* The order n of P-256's base point, big-endian (SEC 2, FIPS 186-4 D.1.2.3). */
+static const unsigned char p256_order[32] = {
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
 
 struct jwt_key {
 	char kid[KID_MAX + 1];
-	char *pub_pem;        /* NUL-terminated */
-	size_t pub_len;
-	char *priv_pem;       /* NULL when not loaded or absent */
+	EVP_PKEY *pub;        /* parsed once; shared read-only by verifying threads */
+	char *priv_pem;       /* NULL when not loaded or absent (libjwt signs with it) */
 	size_t priv_len;
 	char x[48], y[48];    /* base64url of the 32-byte coordinates */
 };
@@ -154,13 +179,28 @@ static EVP_PKEY *parse_pem(const char *pem, size_t len, bool private)
 	return pkey;
 }
 
+/* True when pkey can be set up for an ES256 verification. Done once per key
+ * at load, on the loading thread, before any verifying thread sees it. */
+static bool verify_ready(EVP_PKEY *pkey)
+{
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	bool ok;
+
+	ok = mctx != NULL && EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL, pkey) == 1;
+	EVP_MD_CTX_free(mctx);
+	ERR_clear_error();
+	return ok;
+}
+
 /* Loads "<kid>.pub" (and "<kid>.key" when want_private) into key. */
 static int load_key(struct jwt_key *key, const char *dir, bool want_private)
 {
 	EVP_PKEY *pub = NULL, *priv = NULL;
+	char *pub_pem = NULL;
+	size_t pub_len = 0;
 	int ret;
 
-	ret = read_file(dir, key->kid, ".pub", &key->pub_pem, &key->pub_len);
+	ret = read_file(dir, key->kid, ".pub", &pub_pem, &pub_len);
 	if (ret == SHOP_ENOTFOUND) {
 		shop_log_error("jwt: key %s has a private key but no .pub file", key->kid);
 		return SHOP_EINVAL;
@@ -168,9 +208,13 @@ static int load_key(struct jwt_key *key, const char *dir, bool want_private)
 	if (ret)
 		return ret;
 	ret = SHOP_EINVAL;
-	pub = parse_pem(key->pub_pem, key->pub_len, false);
+	pub = parse_pem(pub_pem, pub_len, false);
 	if (pub == NULL || !is_p256(pub)) {
 		shop_log_error("jwt: %s.pub is not a P-256 public key", key->kid);
+		goto out;
+	}
+	if (!verify_ready(pub)) {
+		shop_log_error("jwt: %s.pub cannot verify ES256 signatures", key->kid);
 		goto out;
 	}
 	if (coord_b64(pub, OSSL_PKEY_PARAM_EC_PUB_X, key->x) ||
@@ -196,8 +240,13 @@ static int load_key(struct jwt_key *key, const char *dir, bool want_private)
 	}
 	ret = 0;
 out:
+	if (ret == 0) {
+		key->pub = pub;
+		pub = NULL;
+	}
 	EVP_PKEY_free(pub);
 	EVP_PKEY_free(priv);
+	free(pub_pem);
 	return ret;
 }
 
@@ -213,7 +262,7 @@ void shop_jwt_keys_free(struct shop_jwt_keys *k)
 	if (k == NULL)
 		return;
 	for (i = 0; i < k->n; i++) {
-		free(k->keys[i].pub_pem);
+		EVP_PKEY_free(k->keys[i].pub);
 		if (k->keys[i].priv_pem) {
 			OPENSSL_cleanse(k->keys[i].priv_pem, k->keys[i].priv_len);
 			free(k->keys[i].priv_pem);
@@ -375,41 +424,35 @@ out:
 	return ret;
 }
 
-/* Decodes one base64url part and parses it as a JSON object. */
-static json_object *decode_part(const char *s, size_t n, size_t max)
+/* Parses n bytes as one JSON object with shop_json_parse (strict, UTF-8
+ * checked, duplicate members refused: two readers of a token must never
+ * disagree on a claim). Returns the object (caller owns) or NULL. */
+static json_object *parse_object(const char *buf, int n)
 {
-	char buf[PAYLOAD_MAX + 1];
-	json_tokener *tok = NULL;
-	json_object *obj = NULL;
-	int len;
+	json_object *obj;
 
-	if (n == 0 || max > PAYLOAD_MAX)
+	if (n <= 0)
 		return NULL;
-	len = shop_b64url_decode(buf, max, s, n);
-	if (len <= 0)
-		return NULL;
-	tok = json_tokener_new_ex(8);
-	if (tok == NULL)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, buf, len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != (size_t)len ||
-	    !json_object_is_type(obj, json_type_object)) {
+	obj = shop_json_parse(buf, (size_t)n, NULL);
+	if (obj != NULL && !json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		obj = NULL;
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 
+/* A string member, or NULL when absent, not a string, or holding a NUL. */
 static const char *get_str(json_object *o, const char *name)
 {
 	json_object *v;
+	const char *s;
 
 	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
 		return NULL;
-	return json_object_get_string(v);
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;
+	return s;
 }
 
 /* 0 when name is absent (*present false) or an integer; SHOP_EAUTH otherwise. */
@@ -452,6 +495,9 @@ static bool aud_ok(json_object *payload)
 	return false;
 }
 
+/* roles: an array of role names, each known and none repeated (the rules of
+ * shop_roles_parse, one name per element). An empty array is accepted here:
+ * it means no role at all, and the route rules decide what that may reach. */
 static int roles_from(json_object *payload, unsigned *roles)
 {
 	json_object *v;
@@ -512,15 +558,74 @@ static int check_claims(json_object *payload, long long now, struct shop_claims 
 	return 0;
 }
 
+/* True when the 32-byte big-endian scalar is in [1, n - 1]. OpenSSL's ECDSA
+ * verification refuses the others as well; this keeps the rule visible and
+ * independent of it. A high S (n/2 < S < n) is valid ES256 (RFC 7518 does
+ * not ask for low S) and is accepted. */
+static bool scalar_ok(const unsigned char v[32])
+{
+	static const unsigned char zero[32];
+
+	return memcmp(v, zero, sizeof(zero)) != 0 && memcmp(v, p256_order, 32) < 0;
+}
+
+/* Verifies the ES256 signature sig (R || S) over msg with pkey.
+ * Returns 0, or SHOP_EAUTH for a bad signature or a failure of OpenSSL
+ * (allocation, a provider missing: logged, never the token's fault). */
+static int es256_verify(EVP_PKEY *pkey, const unsigned char sig[SIG_LEN], const char *msg,
+    size_t msglen)
+{
+	EVP_MD_CTX *mctx = NULL;
+	ECDSA_SIG *esig = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char der[SIG_DER_MAX], *p = der;
+	int derlen, rc, ret = SHOP_EAUTH;
+
+	if (!scalar_ok(sig) || !scalar_ok(sig + 32))
+		return SHOP_EAUTH;
+	esig = ECDSA_SIG_new();
+	r = BN_bin2bn(sig, 32, NULL);
+	s = BN_bin2bn(sig + 32, 32, NULL);
+	if (esig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(esig, r, s) != 1) {
+		shop_log_error("jwt: OpenSSL cannot hold a signature (out of memory?)");
+		BN_free(r);
+		BN_free(s);
+		goto out;
+	}
+	/* esig owns r and s now. */
+	derlen = i2d_ECDSA_SIG(esig, NULL);
+	if (derlen <= 0 || derlen > (int)sizeof(der) || i2d_ECDSA_SIG(esig, &p) != derlen) {
+		shop_log_error("jwt: cannot DER-encode a signature");
+		goto out;
+	}
+	/* Our own context on every call: the EVP_PKEY itself is only read. */
+	mctx = EVP_MD_CTX_new();
+	if (mctx == NULL || EVP_DigestVerifyInit(mctx, NULL, EVP_sha256(), NULL, pkey) != 1) {
+		shop_log_error("jwt: cannot set up an ES256 verification");
+		goto out;
+	}
+	/* 1: valid; 0: invalid; < 0: malformed or an internal failure. */
+	rc = EVP_DigestVerify(mctx, der, (size_t)derlen, (const unsigned char *)msg, msglen);
+	if (rc == 1)
+		ret = 0;
+out:
+	if (ret != 0)
+		ERR_clear_error(); /* this thread's queue: nothing else reads it */
+	EVP_MD_CTX_free(mctx);
+	ECDSA_SIG_free(esig);
+	return ret;
+}
+
 int shop_jwt_verify(const struct shop_jwt_keys *k, const char *token, long long now,
     struct shop_claims *c)
 {
 	const struct jwt_key *key;
 	const char *dot1, *dot2, *s;
 	json_object *header = NULL, *payload = NULL, *v;
-	jwt_t *jwt = NULL;
+	char hbuf[HEADER_MAX], pbuf[PAYLOAD_MAX];
+	unsigned char sig[SIG_LEN + 8]; /* room to see a longer one for what it is */
 	size_t len;
-	int ret = SHOP_EAUTH;
+	int plen, ret = SHOP_EAUTH;
 
 	memset(c, 0, sizeof(*c));
 	if (k == NULL || token == NULL)
@@ -528,17 +633,21 @@ int shop_jwt_verify(const struct shop_jwt_keys *k, const char *token, long long 
 	len = strnlen(token, TOKEN_MAX + 1);
 	if (len == 0 || len > TOKEN_MAX)
 		return SHOP_EAUTH;
+	/* Exactly three segments, none empty. */
 	dot1 = memchr(token, '.', len);
 	if (dot1 == NULL)
 		return SHOP_EAUTH;
 	dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
 	if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL ||
-	    dot2 + 1 == token + len)
+	    dot1 == token || dot2 == dot1 + 1 || dot2 + 1 == token + len)
 		return SHOP_EAUTH;
 
-	/* The header first, by ourselves: alg pinned, kid known, no "crit"
-	 * extension we would be obliged to understand. Only then libjwt. */
-	header = decode_part(token, (size_t)(dot1 - token), HEADER_MAX);
+	/* The header: alg pinned to ES256, kid known, no "crit" extension we
+	 * would be obliged to understand, typ (when present) "JWT" in any case,
+	 * as libjwt 1.10 required. Other members (jku, jwk, x5u, x5c, ...) are
+	 * ignored: the key is only ever the one named by kid in our own set. */
+	header = parse_object(hbuf, shop_b64url_decode(hbuf, sizeof(hbuf), token,
+	    (size_t)(dot1 - token)));
 	if (header == NULL)
 		goto out;
 	s = get_str(header, "alg");
@@ -546,6 +655,11 @@ int shop_jwt_verify(const struct shop_jwt_keys *k, const char *token, long long 
 		goto out;
 	if (json_object_object_get_ex(header, "crit", &v))
 		goto out;
+	if (json_object_object_get_ex(header, "typ", &v)) {
+		s = get_str(header, "typ");
+		if (s == NULL || strcasecmp(s, "JWT") != 0)
+			goto out;
+	}
 	s = get_str(header, "kid");
 	if (s == NULL || !kid_valid(s, strlen(s)))
 		goto out;
@@ -554,23 +668,19 @@ int shop_jwt_verify(const struct shop_jwt_keys *k, const char *token, long long 
 		goto out;
 	memcpy(c->kid, key->kid, sizeof(c->kid));
 
-	/* An ES256 signature is R || S, 64 bytes, in canonical base64url: libjwt
-	 * would ignore stray trailing bits and so accept several spellings. */
-	{
-		unsigned char sig[72];
-
-		if (shop_b64url_decode(sig, sizeof(sig), dot2 + 1,
-		    len - (size_t)(dot2 + 1 - token)) != 64)
-			goto out;
-	}
-	if (jwt_decode(&jwt, token, (const unsigned char *)key->pub_pem, (int)key->pub_len) != 0 ||
-	    jwt == NULL)
+	/* The signature: exactly 64 bytes in canonical base64url. */
+	if (shop_b64url_decode(sig, sizeof(sig), dot2 + 1, len - (size_t)(dot2 + 1 - token)) !=
+	    SIG_LEN)
 		goto out;
-	if (jwt_get_alg(jwt) != JWT_ALG_ES256)
+	/* The payload's base64url now (cheap, and a refusal before the costly
+	 * step); its JSON only once the signature over it is known good. */
+	plen = shop_b64url_decode(pbuf, sizeof(pbuf), dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (plen <= 0)
 		goto out;
-	/* The claims from the very payload bytes whose signature libjwt checked,
-	 * with strict JSON types (libjwt's getters blur "not there" and "0"). */
-	payload = decode_part(dot1 + 1, (size_t)(dot2 - dot1 - 1), PAYLOAD_MAX);
+	/* Signed input: the ASCII of "<header b64>.<payload b64>". */
+	if (es256_verify(key->pub, sig, token, (size_t)(dot2 - token)) != 0)
+		goto out;
+	payload = parse_object(pbuf, plen);
 	if (payload == NULL)
 		goto out;
 	ret = check_claims(payload, now, c);
@@ -581,7 +691,6 @@ out:
 	}
 	json_object_put(header);
 	json_object_put(payload);
-	jwt_free(jwt);
 	return ret;
 }
 

@@ -1,7 +1,9 @@
 /* Access tokens: ES256 JWTs, and everything about them, behind one module.
- * libjwt 1.10 takes the algorithm from the token and checks no claim; so this
- * module pins ES256 in the header before anything else, requires a known kid,
- * always passes the key, and checks exp, nbf, iss and aud itself.
+ * Signing uses libjwt 1.10. Verification does not (libjwt takes the algorithm
+ * from the token, checks no claim and parses the PEM key on every call): each
+ * public key is parsed once, at load, and tokens are checked with OpenSSL 3
+ * and json-c here, with ES256 pinned, a known kid required, and exp, nbf,
+ * iss, aud, sub, roles and jti checked.
  *
  * Keys live in a directory: "<kid>.key" (PKCS#8 PEM private key, P-256) and
  * "<kid>.pub" (PEM public key). kid is [A-Za-z0-9_-]{1,64}. Every .pub key
@@ -20,7 +22,9 @@ struct shop_jwt_keys;
 
 /* Loads the keys under dir. need_private: a signing key must exist.
  * active_kid may be NULL. Returns 0, SHOP_EIO (unreadable), or SHOP_EINVAL
- * (a bad key file, no key at all, no signing key when one is needed). */
+ * (a bad key file, no key at all, no signing key when one is needed).
+ * The set is read-only once loaded: any number of threads may sign and
+ * verify with it at the same time; free it only when none uses it. */
 int shop_jwt_keys_load(struct shop_jwt_keys **out, const char *dir, const char *active_kid,
     int need_private);
 void shop_jwt_keys_free(struct shop_jwt_keys *k);
@@ -39,10 +43,20 @@ struct shop_claims {
 int shop_jwt_sign(const struct shop_jwt_keys *k, long long user_id, unsigned roles,
     long long now, long long ttl, char **out);
 
-/* Verifies token at time now: header alg must be ES256 and kid known,
- * signature valid, iss/aud as above, exp > now, nbf <= now (when present),
- * sub a positive id, roles an array of known role names.
- * Returns 0 with *c filled, SHOP_EEXPIRED when only exp failed, else SHOP_EAUTH. */
+/* Verifies token at time now: three base64url segments (strict: no padding,
+ * nothing around them), a header that is a JSON object (strict, no duplicate
+ * members) with alg exactly "ES256", a kid of this set, no "crit", typ "JWT"
+ * (any case) when present; a signature of exactly 64 bytes (R || S, each in
+ * [1, n-1]; a high S is valid) made by that kid's key over
+ * "<header>.<payload>"; then, and only then, a payload that is a JSON object
+ * with iss and aud as above (aud a string or an array holding it), exp an
+ * integer > now, nbf (when present) an integer <= now, iat an integer,
+ * sub a decimal string of an id in [1, 2^53 - 1] (shop_parse_int), roles an
+ * array of known role names without repeats (may be empty), jti a non-empty
+ * string of at most 47 bytes. Unknown header members (jku, jwk, x5u,
+ * ...) are ignored and never used.
+ * Returns 0 with *c filled, SHOP_EEXPIRED when only exp failed (*c filled
+ * too), else SHOP_EAUTH (*c zeroed). Thread-safe. */
 int shop_jwt_verify(const struct shop_jwt_keys *k, const char *token, long long now,
     struct shop_claims *c);
 
