@@ -122,7 +122,7 @@ int main(void)
 		auth_ucache_put(ctx.users, (long long)i + 1, &u);
 	}
 
-	/* libjwt alone, for reference. */
+	/* The verification alone, for reference. */
 	{
 		struct shop_claims c;
 		double t0 = cpu_ms();
