@@ -306,6 +306,30 @@ static int product_reread(struct shop_db *db, struct shop_arena *a, long long id
 	return rows->n == 1 ? 0 : SHOP_EDB;
 }
 
+/* The answer to a product write (create or update) from its transaction's
+ * outcome: the product as stored, or the refusal. */
+static void answer_product_write(struct shop_req *r, int rc, int status, const char *message,
+    const struct shop_rows *rows)
+{
+	switch (rc) {
+	case 0:
+		shop_res_ok(r, status, message, wrap("product", product_json(&rows->row[0])));
+		break;
+	case REFUSE_NOT_FOUND:
+		product_not_found(r);
+		break;
+	case REFUSE_BAD_CATEGORY:
+		bad_field(r, "category_id", "UNKNOWN_CATEGORY", "no such category");
+		break;
+	case SHOP_EDUP:
+		shop_res_error(r, 409, "SKU already taken", "SKU_TAKEN", "sku", NULL);
+		break;
+	default:
+		shop_res_fail(r, rc);
+		break;
+	}
+}
+
 /* POST /api/v1/products */
 
 struct create_ctx {
@@ -354,20 +378,7 @@ void h_product_create(struct shop_req *r)
 		c.initial_stock = 0;
 
 	rc = shop_db_tx(r->db, create_tx, &c);
-	switch (rc) {
-	case 0:
-		shop_res_ok(r, 201, "Product created", wrap("product", product_json(&c.rows.row[0])));
-		break;
-	case REFUSE_BAD_CATEGORY:
-		bad_field(r, "category_id", "UNKNOWN_CATEGORY", "no such category");
-		break;
-	case SHOP_EDUP:
-		shop_res_error(r, 409, "SKU already taken", "SKU_TAKEN", "sku", NULL);
-		break;
-	default:
-		shop_res_fail(r, rc);
-		break;
-	}
+	answer_product_write(r, rc, 201, "Product created", &c.rows);
 }
 
 /* PUT /api/v1/products/{id} */
@@ -423,23 +434,7 @@ void h_product_update(struct shop_req *r)
 	c.has_category = shop_req_bint(r, "category_id", &c.category_id);
 
 	rc = shop_db_tx(r->db, update_tx, &c);
-	switch (rc) {
-	case 0:
-		shop_res_ok(r, 200, "Product updated", wrap("product", product_json(&c.rows.row[0])));
-		break;
-	case REFUSE_NOT_FOUND:
-		product_not_found(r);
-		break;
-	case REFUSE_BAD_CATEGORY:
-		bad_field(r, "category_id", "UNKNOWN_CATEGORY", "no such category");
-		break;
-	case SHOP_EDUP:
-		shop_res_error(r, 409, "SKU already taken", "SKU_TAKEN", "sku", NULL);
-		break;
-	default:
-		shop_res_fail(r, rc);
-		break;
-	}
+	answer_product_write(r, rc, 200, "Product updated", &c.rows);
 }
 
 /* DELETE /api/v1/products/{id} */
