@@ -44,7 +44,7 @@ enum refusal {
 	REFUSE_IDEM_TAKEN,
 };
 
-static const struct shop_idem_stmts idem_stmts = {
+const struct shop_idem_stmts pay_idem_stmts = {
 	.get = SQL_IDEM_GET, .put = SQL_IDEM_PUT, .del_expired = SQL_IDEM_DEL_EXPIRED,
 };
 
@@ -55,7 +55,8 @@ static json_object *col_json(const struct shop_row *row, unsigned i)
 	return shop_json_strn(row->col[i], row->len[i]);
 }
 
-/* API.md's Payment (plus failure_reason: null unless FAILED). */
+/* API.md's Payment (plus failure_reason: null unless FAILED, and
+ * refund_requested_at: null unless an admin asked for a refund). */
 static json_object *payment_json(const struct shop_row *row)
 {
 	json_object *o = json_object_new_object();
@@ -68,13 +69,14 @@ static json_object *payment_json(const struct shop_row *row)
 	json_object_object_add(o, "provider", col_json(row, PAY_PROVIDER));
 	json_object_object_add(o, "provider_ref", col_json(row, PAY_PROVIDER_REF));
 	json_object_object_add(o, "failure_reason", col_json(row, PAY_FAILURE));
+	json_object_object_add(o, "refund_requested_at", col_json(row, PAY_REFUND_REQUESTED));
 	json_object_object_add(o, "created_at", col_json(row, PAY_CREATED));
 	json_object_object_add(o, "updated_at", col_json(row, PAY_UPDATED));
 	return o;
 }
 
 /* {"payment": {...}} */
-static json_object *wrap_payment(const struct shop_row *row)
+json_object *pay_wrap_payment(const struct shop_row *row)
 {
 	json_object *d = json_object_new_object();
 
@@ -174,12 +176,12 @@ static int create_tx(struct shop_db *db, void *arg)
 	if (pay.n != 1)
 		return SHOP_EDB;
 
-	env = shop_json_success(202, "Payment accepted", wrap_payment(&pay.row[0]));
+	env = shop_json_success(202, "Payment accepted", pay_wrap_payment(&pay.row[0]));
 	text = shop_json_text(env, &len);
 	c->text = shop_arena_strndup(r->arena, text, len);
 	c->len = len;
 	json_object_put(env);
-	rc = shop_idem_store(r, &idem_stmts, c->key, 202, c->text, c->len);
+	rc = shop_idem_store(r, &pay_idem_stmts, c->key, 202, c->text, c->len);
 	if (rc == SHOP_EDUP)
 		return REFUSE_IDEM_TAKEN;
 	return rc < 0 ? rc : 0;
@@ -202,7 +204,7 @@ void h_payment_create(struct shop_req *r)
 
 	if (shop_idem_start(r, &key) != 0)
 		return; /* answered 400 */
-	rc = shop_idem_replay(r, &idem_stmts, &key);
+	rc = shop_idem_replay(r, &pay_idem_stmts, &key);
 	if (rc == 1)
 		return;
 	if (rc < 0) {
@@ -216,7 +218,7 @@ void h_payment_create(struct shop_req *r)
 	if (rc == REFUSE_IN_PROGRESS || rc == REFUSE_IDEM_TAKEN) {
 		/* Lost a race: when it was to a request with this very key, that
 		 * request's answer is ours. */
-		int replay = shop_idem_replay(r, &idem_stmts, &key);
+		int replay = shop_idem_replay(r, &pay_idem_stmts, &key);
 
 		if (replay == 1)
 			return;
@@ -230,20 +232,20 @@ void h_payment_create(struct shop_req *r)
 		shop_res_raw(r, 202, "application/json", c.text, c.len);
 		break;
 	case REFUSE_NOT_FOUND:
-		shop_idem_refuse(r, &idem_stmts, &key,
+		shop_idem_refuse(r, &pay_idem_stmts, &key,
 		    refusal(404, "Order not found", "NOT_FOUND", NULL));
 		break;
 	case REFUSE_NOT_PAYABLE:
-		shop_idem_refuse(r, &idem_stmts, &key,
+		shop_idem_refuse(r, &pay_idem_stmts, &key,
 		    refusal(409, "The order cannot be paid", "ORDER_NOT_PAYABLE",
 		    "only an order in PENDING_PAYMENT can be paid"));
 		break;
 	case REFUSE_IN_PROGRESS:
-		shop_idem_refuse(r, &idem_stmts, &key,
+		shop_idem_refuse(r, &pay_idem_stmts, &key,
 		    refusal(409, "A payment of this order is in progress", "PAYMENT_IN_PROGRESS", NULL));
 		break;
 	case REFUSE_ALREADY_PAID:
-		shop_idem_refuse(r, &idem_stmts, &key,
+		shop_idem_refuse(r, &pay_idem_stmts, &key,
 		    refusal(409, "The order is already paid", "ALREADY_PAID", NULL));
 		break;
 	case REFUSE_IDEM_TAKEN:
@@ -276,5 +278,5 @@ void h_payment_get(struct shop_req *r)
 		shop_res_error(r, 404, "Payment not found", "NOT_FOUND", NULL, NULL);
 		return;
 	}
-	shop_res_ok(r, 200, "Payment", wrap_payment(row));
+	shop_res_ok(r, 200, "Payment", pay_wrap_payment(row));
 }

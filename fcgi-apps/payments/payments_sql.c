@@ -3,7 +3,9 @@
  *
  * active_order_id is a generated column (schema/payments/001_payments.sql):
  * a status change to FAILED or REFUNDED frees the order for a new payment by
- * itself, and its unique key refuses a second live payment. */
+ * itself, and its unique key refuses a second live payment. A SUCCEEDED
+ * payment with a refund pending is still live: its order stays paid until
+ * the provider confirms the refund. */
 #include "fcgi-apps/payments/payments.h"
 #include "lib/idem.h"
 #include "lib/outbox.h"
@@ -12,7 +14,8 @@
 
 #define PAYMENT_COLS \
 	"id, order_id, user_id, amount_cents, currency, status, provider, provider_ref," \
-	" failure_reason, " RFC3339("created_at") ", " RFC3339("updated_at")
+	" failure_reason, " RFC3339("created_at") ", " RFC3339("updated_at") "," \
+	" " RFC3339("refund_requested_at") ", refund_restock"
 
 const char *const payments_sql[SQL_COUNT] = {
 	/* order id → user_id, status, total_cents, currency (the orders
@@ -43,6 +46,16 @@ const char *const payments_sql[SQL_COUNT] = {
 		"UPDATE payments SET status = 'FAILED', provider_ref = ?, failure_reason = ?,"
 		" updated_at = UTC_TIMESTAMP(3)"
 		" WHERE id = ? AND status = 'PROCESSING'",
+	/* refund_restock (0/1), id: only a SUCCEEDED payment not yet asked to
+	 * refund (schema/payments/002_refunds.sql) */
+	[SQL_REFUND_REQUEST] =
+		"UPDATE payments SET refund_requested_at = UTC_TIMESTAMP(3), refund_restock = ?,"
+		" updated_at = UTC_TIMESTAMP(3)"
+		" WHERE id = ? AND status = 'SUCCEEDED' AND refund_requested_at IS NULL",
+	/* id: the provider's refund.succeeded, only for a refund that was asked for */
+	[SQL_PAYMENT_REFUND] =
+		"UPDATE payments SET status = 'REFUNDED', updated_at = UTC_TIMESTAMP(3)"
+		" WHERE id = ? AND status = 'SUCCEEDED' AND refund_requested_at IS NOT NULL",
 	/* event_id, type, payment_id (NULL: none), result */
 	[SQL_WEBHOOK_INSERT] =
 		"INSERT INTO webhook_events (event_id, type, payment_id, result, received_at)"
@@ -51,4 +64,7 @@ const char *const payments_sql[SQL_COUNT] = {
 	[SQL_IDEM_GET] = SHOP_IDEM_GET_SQL,
 	[SQL_IDEM_PUT] = SHOP_IDEM_PUT_SQL,
 	[SQL_IDEM_DEL_EXPIRED] = SHOP_IDEM_DEL_EXPIRED_SQL,
+	/* Only the payments worker runs it (statements are prepared on first
+	 * use): schema/payments/003_payments_worker.sql */
+	[SQL_INBOX_CLAIM] = SHOP_INBOX_CLAIM_SQL,
 };

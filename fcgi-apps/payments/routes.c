@@ -15,10 +15,16 @@ static const struct shop_field b_payment_create[] = {
 	{ .name = NULL },
 };
 
+static const struct shop_field b_payment_refund[] = {
+	{ .name = "restock", .type = SHOP_T_BOOL },
+	{ .name = NULL },
+};
+
 /* One route per line: tests/docs grep these lines. */
 const struct shop_route payments_routes[] = {
 	{"POST", "/api/v1/payments", h_payment_create, SHOP_ACCESS_USER, b_payment_create, NULL},
 	{"GET", "/api/v1/payments/{id}", h_payment_get, SHOP_ACCESS_USER, NULL, NULL},
+	{"POST", "/api/v1/payments/{id}/refund", h_payment_refund, SHOP_ACCESS_ADMIN, b_payment_refund, NULL},
 	{"POST", "/api/v1/payments/webhook", h_webhook, SHOP_ACCESS_PUBLIC, NULL, NULL, SHOP_ROUTE_RAW_BODY},
 };
 

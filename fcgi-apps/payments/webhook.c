@@ -15,11 +15,16 @@
  *                           exact amount and currency, + outbox payment.succeeded
  *        payment.failed     PROCESSING → FAILED (which frees the order for
  *                           another payment), + outbox payment.failed
- *        refund.succeeded   recorded only (refunds are a later issue)
+ *        refund.succeeded   SUCCEEDED with refund_requested_at set (refund.c)
+ *                           → REFUNDED, only for the payment's exact amount and
+ *                           currency (no partial refunds), + outbox
+ *                           payment.refunded with the admin's restock flag
  *        any other type     recorded only
- *      An event for a payment that is not PROCESSING (out of order, or the
- *      other outcome already arrived), with another amount, or for an
- *      unknown payment id, is recorded with its result and changes nothing.
+ *      A payment event for a payment that is not PROCESSING (out of order,
+ *      or the other outcome already arrived), a refund for a payment that is
+ *      not SUCCEEDED with a refund asked for (never asked, or refunded
+ *      already), another amount, or an unknown payment id: recorded with its
+ *      result and nothing changes.
  *   Answer 200 {received: true} whenever the event is recorded.
  *
  * Why an unknown payment id is 200 and not 404: the signature proves that
@@ -115,13 +120,35 @@ static long long int_of(json_object *o, const char *name)
 	return (long long)json_object_get_int64(v);
 }
 
+/* payment.refunded, from the locked row (restock: the admin's flag). */
+static int emit_refunded(struct shop_db *db, struct wh_ctx *w, const struct shop_row *row)
+{
+	json_object *p = json_object_new_object();
+	int rc;
+
+	json_object_object_add(p, "payment_id", shop_json_int(w->payment_id));
+	json_object_object_add(p, "order_id", shop_json_int(shop_row_int(row, PAY_ORDER)));
+	json_object_object_add(p, "user_id", shop_json_int(shop_row_int(row, PAY_USER)));
+	json_object_object_add(p, "amount_cents", shop_json_int(shop_row_int(row, PAY_AMOUNT)));
+	json_object_object_add(p, "currency", shop_json_str(shop_row_str(row, PAY_CURRENCY)));
+	json_object_object_add(p, "restock",
+	    json_object_new_boolean(shop_row_int(row, PAY_REFUND_RESTOCK) != 0));
+	rc = shop_outbox_add(db, SQL_OUTBOX_INSERT, "payment.refunded", "payment", w->payment_id, p,
+	    w->r->request_id);
+	json_object_put(p);
+	return rc;
+}
+
 /* The outbox event of an applied change, from the locked row. */
 static int emit(struct shop_db *db, struct wh_ctx *w, const struct shop_row *row)
 {
-	json_object *p = json_object_new_object();
+	json_object *p;
 	bool ok = w->kind == EV_SUCCEEDED;
 	int rc;
 
+	if (w->kind == EV_REFUND)
+		return emit_refunded(db, w, row);
+	p = json_object_new_object();
 	json_object_object_add(p, "payment_id", shop_json_int(w->payment_id));
 	json_object_object_add(p, "order_id", shop_json_int(shop_row_int(row, PAY_ORDER)));
 	json_object_object_add(p, "user_id", shop_json_int(shop_row_int(row, PAY_USER)));
@@ -152,15 +179,17 @@ static int webhook_tx(struct shop_db *db, void *arg)
 	if (rows.n == 1)
 		row = &rows.row[0];
 
-	if (w->kind == EV_REFUND) {
-		w->result = "NOT_HANDLED";
-	} else if (w->kind == EV_OTHER) {
+	if (w->kind == EV_OTHER) {
 		w->result = "UNKNOWN_TYPE";
 	} else if (!row) {
 		w->result = "UNKNOWN_PAYMENT";
-	} else if (strcmp(shop_row_str(row, PAY_STATUS), "PROCESSING") != 0) {
+	} else if (w->kind == EV_REFUND && strcmp(shop_row_str(row, PAY_STATUS), "SUCCEEDED") != 0) {
+		w->result = "NOT_SUCCEEDED";
+	} else if (w->kind == EV_REFUND && shop_row_null(row, PAY_REFUND_REQUESTED)) {
+		w->result = "REFUND_NOT_REQUESTED";
+	} else if (w->kind != EV_REFUND && strcmp(shop_row_str(row, PAY_STATUS), "PROCESSING") != 0) {
 		w->result = "NOT_PROCESSING";
-	} else if (w->kind == EV_SUCCEEDED && (shop_row_int(row, PAY_AMOUNT) != w->amount ||
+	} else if (w->kind != EV_FAILED && (shop_row_int(row, PAY_AMOUNT) != w->amount ||
 	    strcmp(shop_row_str(row, PAY_CURRENCY), w->currency) != 0)) {
 		w->result = "AMOUNT_MISMATCH";
 	} else {
@@ -177,13 +206,15 @@ static int webhook_tx(struct shop_db *db, void *arg)
 	if (w->kind == EV_SUCCEEDED)
 		rc = shop_db_exec(db, SQL_PAYMENT_SUCCEED, "siis", w->provider_ref, w->payment_id,
 		    w->amount, w->currency);
-	else
+	else if (w->kind == EV_FAILED)
 		rc = shop_db_exec(db, SQL_PAYMENT_FAIL, "ssi", w->provider_ref,
 		    w->reason ? w->reason : "declined", w->payment_id);
+	else
+		rc = shop_db_exec(db, SQL_PAYMENT_REFUND, "i", w->payment_id);
 	if (rc < 0)
 		return rc;
 	if (rc != 1)
-		return SHOP_EDB; /* the row is locked and was PROCESSING: cannot happen */
+		return SHOP_EDB; /* the row is locked and qualified: cannot happen */
 	return emit(db, w, row);
 }
 

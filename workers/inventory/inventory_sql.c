@@ -16,6 +16,10 @@ const char *const inventory_sql[INV_SQL_COUNT] = {
 	[INV_SQL_RELEASE] =
 		"UPDATE stock SET reserved = reserved - ?, updated_at = UTC_TIMESTAMP()"
 		" WHERE product_id = ? AND reserved >= ?",
+	/* The goods of a refunded order are back on the shelf. */
+	[INV_SQL_RESTOCK] =
+		"UPDATE stock SET on_hand = on_hand + ?, updated_at = UTC_TIMESTAMP()"
+		" WHERE product_id = ?",
 	[INV_SQL_LEDGER] =
 		"INSERT INTO stock_ledger (product_id, delta_on_hand, delta_reserved, kind,"
 		" reason, ref, created_at)"

@@ -1,4 +1,4 @@
-# The inventory worker: settles and releases stock reservations (inventory.settlement).
+# The inventory worker: settles and releases stock reservations, restocks refunds (inventory.settlement).
 bin_PROGRAMS += workers/inventory/shop-inventory
 workers_inventory_shop_inventory_SOURCES = \
 	workers/inventory/main.c \

@@ -5,7 +5,7 @@
 #include "workers/inventory/inventory.h"
 
 static const char *const routing_keys[] = {
-	"order.paid", "order.cancelled", "order.expired", NULL
+	"order.paid", "order.cancelled", "order.expired", "order.refunded", NULL
 };
 
 static const struct shop_worker worker = {

@@ -9,7 +9,7 @@
 #include "workers/orders/order_worker.h"
 
 static const char *const routing_keys[] = {
-	"payment.succeeded", "payment.failed", NULL
+	"payment.succeeded", "payment.failed", "payment.refunded", NULL
 };
 
 static const struct shop_worker worker = {

@@ -5,8 +5,17 @@
  *                      exactly that amount and currency; then order.paid
  *                      (with the items) goes to the outbox, and the inventory
  *                      worker settles the reservation.
+ *                      Otherwise (a late payment: the order expired or was
+ *                      cancelled) order.payment_orphaned asks the payments
+ *                      domain to refund the payment.
  *   payment.failed     nothing but the claim: the order stays payable until
  *                      it expires.
+ *   payment.refunded   PAID, SHIPPED or DELIVERED → REFUNDED (the order's own
+ *                      payment only); then order.refunded (items, restock)
+ *                      goes to the outbox, and the inventory worker returns
+ *                      the stock when restock is true. restock = the order
+ *                      was PAID (nothing left the warehouse) or the admin
+ *                      said the goods came back (the payment's restock).
  *   tick               every [order-worker] expiry_sweep_ms (1000): up to 100
  *                      PENDING_PAYMENT orders past expires_at → EXPIRED, each
  *                      in its own transaction with its order.expired event.
@@ -32,6 +41,8 @@ enum ow_stmt {
 	OW_SQL_OUTBOX,       /* shop_outbox_add */
 	OW_SQL_PAY,          /* payment_id, order id, total_cents, currency */
 	OW_SQL_ORDER,        /* order id → user_id, status, total_cents, currency, payment_id */
+	OW_SQL_ORDER_LOCK,   /* the same, FOR UPDATE */
+	OW_SQL_REFUND,       /* order id, payment_id */
 	OW_SQL_ITEMS,        /* order id → product_id, quantity */
 	OW_SQL_DUE,          /* limit → ids of PENDING_PAYMENT orders past expires_at */
 	OW_SQL_EXPIRE,       /* order id */

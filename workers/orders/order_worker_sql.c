@@ -12,6 +12,13 @@ const char *const ow_sql[OW_SQL_COUNT] = {
 		" WHERE id = ? AND status = 'PENDING_PAYMENT' AND total_cents = ? AND currency = ?",
 	[OW_SQL_ORDER] =
 		"SELECT user_id, status, total_cents, currency, payment_id FROM orders WHERE id = ?",
+	[OW_SQL_ORDER_LOCK] =
+		"SELECT user_id, status, total_cents, currency, payment_id FROM orders WHERE id = ?"
+		" FOR UPDATE",
+	/* Only a paid order (shipped or not), refunded by its own payment. */
+	[OW_SQL_REFUND] =
+		"UPDATE orders SET status = 'REFUNDED', updated_at = UTC_TIMESTAMP(3)"
+		" WHERE id = ? AND status IN ('PAID', 'SHIPPED', 'DELIVERED') AND payment_id = ?",
 	[OW_SQL_ITEMS] =
 		"SELECT product_id, quantity FROM order_items WHERE order_id = ? ORDER BY line_no",
 	/* ix_orders_status_expiry: a range on (status, expires_at) */

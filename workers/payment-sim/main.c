@@ -2,13 +2,16 @@
  *
  *   shop-payment-sim -c var/shop.conf [-P PIDFILE]
  *
- * Consumes payments.requests (payment.requested, docs/events.md) through the
- * worker runner (lib/worker.h). For each event whose provider is "sim" it
- * charges (sim.c decides by payment_method) and delivers the outcome as a
- * signed webhook, exactly as a real provider would: a POST of
- *   {"id": "evt_<payment_id>_<succeeded|failed>", "type": "payment.<...>",
+ * Consumes payments.requests (payment.requested and refund.requested,
+ * docs/events.md) through the worker runner (lib/worker.h). For each event
+ * whose provider is "sim" it charges (sim.c decides by payment_method) or
+ * refunds (always succeeds), and delivers the outcome as a signed webhook,
+ * exactly as a real provider would: a POST of
+ *   {"id": "evt_<payment_id>_<succeeded|failed|refunded>",
+ *    "type": "payment.succeeded" | "payment.failed" | "refund.succeeded",
  *    "created": unix, "data": {payment_id, provider_ref, amount_cents,
  *    currency, reason (failures only)}}
+ * (for a refund, provider_ref and amount are the refunded charge's)
  * to [payment-sim] webhook_url with Content-Type application/json and
  * Shop-Signature t=<now>,v1=<HMAC> (fcgi-apps/payments/signature.c). The
  * event id is stable per outcome, so a repeated delivery is de-duplicated
@@ -74,9 +77,19 @@ struct sim {
 	struct shop_amqp *amqp;      /* our own, for republishing (no heartbeats) */
 };
 
+/* What the webhook tells (its event id ends in the name, outcome_name). */
+enum outcome { OUT_SUCCEEDED, OUT_FAILED, OUT_REFUNDED };
+
+/* The payment a webhook is about: its data. */
+struct subject {
+	long long payment_id;
+	long long amount_cents;
+	const char *currency;
+};
+
 /* The decided outcome, carried by republished copies. */
 struct state {
-	enum charge_outcome outcome;
+	enum outcome outcome;
 	char provider_ref[65];
 	char reason[65];
 	long long due_ms;            /* wall clock: the outcome is told from then on */
@@ -119,6 +132,23 @@ static int read_request(json_object *p, struct charge_request *req, const char *
 	return 0;
 }
 
+/* refund.requested's payload → req. Returns 0 or SHOP_EINVAL. */
+static int read_refund(json_object *p, struct refund_request *req, const char **provider)
+{
+	memset(req, 0, sizeof(*req));
+	if (!jint(p, "payment_id", &req->payment_id) || req->payment_id <= 0 ||
+	    !jint(p, "order_id", &req->order_id) || !jint(p, "user_id", &req->user_id) ||
+	    !jint(p, "amount_cents", &req->amount_cents) || req->amount_cents < 0)
+		return SHOP_EINVAL;
+	req->currency = jstr(p, "currency");
+	req->provider_ref = jstr(p, "provider_ref");
+	*provider = jstr(p, "provider");
+	if (!req->currency || strlen(req->currency) != 3 || !req->provider_ref ||
+	    !*req->provider_ref || strlen(req->provider_ref) > 64 || !*provider)
+		return SHOP_EINVAL;
+	return 0;
+}
+
 static int read_state(json_object *o, struct state *st)
 {
 	const char *outcome = jstr(o, "outcome"), *ref = jstr(o, "provider_ref");
@@ -132,9 +162,11 @@ static int read_state(json_object *o, struct state *st)
 	    (reason && strlen(reason) >= sizeof(st->reason)))
 		return SHOP_EINVAL;
 	if (strcmp(outcome, "succeeded") == 0)
-		st->outcome = CHARGE_SUCCEEDED;
+		st->outcome = OUT_SUCCEEDED;
 	else if (strcmp(outcome, "failed") == 0)
-		st->outcome = CHARGE_FAILED;
+		st->outcome = OUT_FAILED;
+	else if (strcmp(outcome, "refunded") == 0)
+		st->outcome = OUT_REFUNDED;
 	else
 		return SHOP_EINVAL;
 	snprintf(st->provider_ref, sizeof(st->provider_ref), "%s", ref);
@@ -143,9 +175,16 @@ static int read_state(json_object *o, struct state *st)
 	return 0;
 }
 
-static const char *outcome_name(enum charge_outcome o)
+static const char *outcome_name(enum outcome o)
 {
-	return o == CHARGE_SUCCEEDED ? "succeeded" : "failed";
+	return o == OUT_SUCCEEDED ? "succeeded" : o == OUT_FAILED ? "failed" : "refunded";
+}
+
+/* The webhook's event type. */
+static const char *outcome_type(enum outcome o)
+{
+	return o == OUT_SUCCEEDED ? "payment.succeeded" : o == OUT_FAILED ? "payment.failed" :
+	    "refund.succeeded";
 }
 
 static json_object *state_json(const struct state *st)
@@ -269,22 +308,22 @@ static bool request_id_ok(const char *s)
 	return true;
 }
 
-static json_object *event_json(const struct charge_request *req, const struct state *st,
+/* {"id": "evt_<payment_id>_<outcome>", "type", "created", "data"}; for a
+ * refund, provider_ref is the refunded charge's. */
+static json_object *event_json(const struct subject *sub, const struct state *st,
     char *id, size_t idsz)
 {
 	json_object *ev = json_object_new_object(), *data = json_object_new_object();
-	char type[32];
 
-	snprintf(id, idsz, "evt_%lld_%s", req->payment_id, outcome_name(st->outcome));
-	snprintf(type, sizeof(type), "payment.%s", outcome_name(st->outcome));
-	json_object_object_add(data, "payment_id", shop_json_int(req->payment_id));
+	snprintf(id, idsz, "evt_%lld_%s", sub->payment_id, outcome_name(st->outcome));
+	json_object_object_add(data, "payment_id", shop_json_int(sub->payment_id));
 	json_object_object_add(data, "provider_ref", shop_json_str(st->provider_ref));
-	json_object_object_add(data, "amount_cents", shop_json_int(req->amount_cents));
-	json_object_object_add(data, "currency", shop_json_str(req->currency));
-	if (st->outcome == CHARGE_FAILED)
+	json_object_object_add(data, "amount_cents", shop_json_int(sub->amount_cents));
+	json_object_object_add(data, "currency", shop_json_str(sub->currency));
+	if (st->outcome == OUT_FAILED)
 		json_object_object_add(data, "reason", shop_json_str(st->reason));
 	json_object_object_add(ev, "id", shop_json_str(id));
-	json_object_object_add(ev, "type", shop_json_str(type));
+	json_object_object_add(ev, "type", shop_json_str(outcome_type(st->outcome)));
 	json_object_object_add(ev, "created", shop_json_int(st->created));
 	json_object_object_add(ev, "data", data);
 	return ev;
@@ -292,7 +331,7 @@ static json_object *event_json(const struct charge_request *req, const struct st
 
 /* POSTs the outcome. Returns 0 (2xx), SHOP_EUNAVAIL (try again later) or
  * SHOP_EINVAL (refused for good). */
-static int deliver(struct sim *s, const struct shop_event *ev, const struct charge_request *req,
+static int deliver(struct sim *s, const struct shop_event *ev, const struct subject *req,
     const struct state *st)
 {
 	struct curl_slist *hdrs = NULL;
@@ -359,56 +398,101 @@ out:
 /* ------------------------------------------------------------------ */
 /* The worker */
 
+/* A new charge: the provider decides, st is the outcome to tell. */
+static int decide_charge(struct sim *s, const struct charge_request *req, struct state *st)
+{
+	struct charge_result res;
+	int rc = s->provider->charge(req, &res);
+
+	if (rc != 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->outcome = res.outcome == CHARGE_SUCCEEDED ? OUT_SUCCEEDED : OUT_FAILED;
+	snprintf(st->provider_ref, sizeof(st->provider_ref), "%s", res.provider_ref);
+	snprintf(st->reason, sizeof(st->reason), "%s", res.reason);
+	st->due_ms = shop_now_ms() + res.delay_ms;
+	st->created = st->due_ms / 1000;
+	shop_log_info("payment %lld charged by %s: %s%s%s in %u ms", req->payment_id,
+	    s->provider->name, outcome_name(st->outcome), st->reason[0] ? " " : "",
+	    st->reason, res.delay_ms);
+	return 0;
+}
+
+/* A new refund: it succeeds; the webhook names the refunded charge. */
+static int decide_refund(struct sim *s, const struct refund_request *req, struct state *st)
+{
+	struct refund_result res;
+	int rc = s->provider->refund(req, &res);
+
+	if (rc != 0)
+		return rc;
+	memset(st, 0, sizeof(*st));
+	st->outcome = OUT_REFUNDED;
+	snprintf(st->provider_ref, sizeof(st->provider_ref), "%s", req->provider_ref);
+	st->due_ms = shop_now_ms() + res.delay_ms;
+	st->created = st->due_ms / 1000;
+	shop_log_info("payment %lld (charge %s) refunded by %s as %s in %u ms", req->payment_id,
+	    req->provider_ref, s->provider->name, res.refund_ref, res.delay_ms);
+	return 0;
+}
+
+/* payment.requested → charge, refund.requested → refund; each told by one
+ * webhook, delivered now or later (a republished copy with the state). */
 static int sim_handle(struct shop_worker_ctx *w, const struct shop_event *ev)
 {
 	struct sim *s = w->user;
 	struct charge_request req;
-	struct charge_result res;
+	struct refund_request rreq;
+	struct subject sub;
 	struct state st;
 	json_object *stobj;
 	const char *provider = NULL;
+	bool refund;
 	long long now;
 	int rc;
 
-	if (read_request(ev->payload, &req, &provider) != 0) {
-		shop_log_error("event %s: not a payment.requested payload", ev->event_id);
+	if (strcmp(ev->event_type, "payment.requested") == 0) {
+		refund = false;
+		rc = read_request(ev->payload, &req, &provider);
+		sub = (struct subject){ req.payment_id, req.amount_cents, req.currency };
+	} else if (strcmp(ev->event_type, "refund.requested") == 0) {
+		refund = true;
+		rc = read_refund(ev->payload, &rreq, &provider);
+		sub = (struct subject){ rreq.payment_id, rreq.amount_cents, rreq.currency };
+	} else {
+		shop_log_error("event %s: unexpected type %s", ev->event_id, ev->event_type);
+		return SHOP_EINVAL;
+	}
+	if (rc != 0) {
+		shop_log_error("event %s: not a %s payload", ev->event_id, ev->event_type);
 		return SHOP_EINVAL;
 	}
 	if (strcmp(provider, s->provider->name) != 0) {
-		shop_log_info("payment %lld is for provider %s: ignored", req.payment_id, provider);
+		shop_log_info("payment %lld is for provider %s: ignored", sub.payment_id, provider);
 		return 0;
 	}
 	if (json_object_object_get_ex(ev->payload, "sim", &stobj)) {
-		if (read_state(stobj, &st) != 0) {
+		if (read_state(stobj, &st) != 0 || refund != (st.outcome == OUT_REFUNDED)) {
 			shop_log_error("event %s: malformed sim state", ev->event_id);
 			return SHOP_EINVAL;
 		}
 	} else {
-		rc = s->provider->charge(&req, &res);
+		rc = refund ? decide_refund(s, &rreq, &st) : decide_charge(s, &req, &st);
 		if (rc != 0)
 			return rc;
-		memset(&st, 0, sizeof(st));
-		st.outcome = res.outcome;
-		snprintf(st.provider_ref, sizeof(st.provider_ref), "%s", res.provider_ref);
-		snprintf(st.reason, sizeof(st.reason), "%s", res.reason);
-		st.due_ms = shop_now_ms() + res.delay_ms;
-		st.created = st.due_ms / 1000;
-		shop_log_info("payment %lld charged by %s: %s%s%s in %u ms", req.payment_id,
-		    s->provider->name, outcome_name(st.outcome), st.reason[0] ? " " : "",
-		    st.reason, res.delay_ms);
 	}
 
 	now = shop_now_ms();
 	if (st.due_ms > now + EARLY_MS)
 		return later(s, ev, &st, st.due_ms - now);
 
-	rc = deliver(s, ev, &req, &st);
+	rc = deliver(s, ev, &sub, &st);
 	if (rc != SHOP_EUNAVAIL)
 		return rc;
 	st.tries++;
 	if (st.tries >= s->max_attempts) {
 		shop_log_error("payment %lld: webhook not delivered after %u attempts",
-		    req.payment_id, st.tries);
+		    sub.payment_id, st.tries);
 		return SHOP_EINVAL; /* dead-lettered: an operator's turn */
 	}
 	return later(s, ev, &st, backoff_ms(st.tries));
@@ -515,7 +599,7 @@ static void sim_fini(struct shop_worker_ctx *w)
 	w->user = NULL;
 }
 
-static const char *const routing_keys[] = { "payment.requested", NULL };
+static const char *const routing_keys[] = { "payment.requested", "refund.requested", NULL };
 
 int main(int argc, char **argv)
 {

@@ -1,9 +1,10 @@
-/* A payment provider as the shop sees it: something that charges a payment
- * and tells the outcome later through the signed webhook. The payments app
- * never calls a provider; it writes payment.requested (docs/events.md) with
- * the provider's name, and that provider's worker charges and delivers the
- * outcome to POST /api/v1/payments/webhook. A real provider would be a
- * struct like sim_provider whose charge() calls its API (and whose webhook
+/* A payment provider as the shop sees it: something that charges a payment,
+ * refunds a charge, and tells the outcome later through the signed webhook.
+ * The payments app never calls a provider; it writes payment.requested or
+ * refund.requested (docs/events.md) with the provider's name, and that
+ * provider's worker charges or refunds and delivers the outcome to POST
+ * /api/v1/payments/webhook. A real provider would be a struct like
+ * sim_provider whose charge() and refund() call its API (and whose webhook
  * comes from the provider itself, not from us). */
 #ifndef PAY_PROVIDER_H
 #define PAY_PROVIDER_H
@@ -28,6 +29,19 @@ struct charge_result {
 	unsigned delay_ms;            /* the outcome is known this long after the charge */
 };
 
+/* A full refund of a charge that succeeded. */
+struct refund_request {
+	long long payment_id, order_id, user_id;
+	long long amount_cents;
+	const char *currency;         /* ISO-4217 */
+	const char *provider_ref;     /* the charge's id, from its webhook */
+};
+
+struct refund_result {
+	char refund_ref[65];          /* the provider's id of the refund (logs) */
+	unsigned delay_ms;            /* the refund is confirmed this long after */
+};
+
 struct provider_ops {
 	const char *name;             /* payments.provider / the event's "provider" */
 	/* Once at start (optional). Returns 0 or a failure code. */
@@ -36,12 +50,17 @@ struct provider_ops {
 	 * never be charged (poison), or SHOP_EUNAVAIL (try again later). Must be
 	 * quick: a slow outcome is a delay_ms, never a wait. */
 	int (*charge)(const struct charge_request *req, struct charge_result *res);
+	/* Refunds req and fills res. The outcome is always a success told later
+	 * by the webhook refund.succeeded (a refund of a settled charge is not
+	 * declined). Returns 0, SHOP_EINVAL (poison) or SHOP_EUNAVAIL; quick. */
+	int (*refund)(const struct refund_request *req, struct refund_result *res);
 };
 
 /* The built-in simulator (API.md): payment_method pm_card_ok succeeds,
  * pm_card_declined fails (card_declined), pm_card_slow succeeds after
  * [payment-sim] slow_ms (default 2000), anything else fails
- * (unknown_payment_method). provider_ref is "sim_" + 24 random hex digits. */
+ * (unknown_payment_method). provider_ref is "sim_" + 24 random hex digits.
+ * A refund always succeeds at once (refund_ref "simre_" + 24 hex digits). */
 extern const struct provider_ops sim_provider;
 
 #endif
