@@ -4,3 +4,5 @@ include $(srcdir)/fcgi-apps/catalog/local.mk
 include $(srcdir)/fcgi-apps/cart/local.mk
 include $(srcdir)/fcgi-apps/orders/local.mk
 include $(srcdir)/fcgi-apps/payments/local.mk
+include $(srcdir)/fcgi-apps/shipping/local.mk
+include $(srcdir)/fcgi-apps/notify/local.mk

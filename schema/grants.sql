@@ -44,10 +44,39 @@ GRANT SELECT ON shop_identity.addresses TO 'shop_orders'@'localhost';
 GRANT SELECT, INSERT, UPDATE, DELETE ON shop_payments.* TO 'shop_payments'@'localhost';
 GRANT SELECT ON shop_orders.orders TO 'shop_payments'@'localhost';
 
+-- Refunds (POST /payments/{id}/refund, the refund webhook, order.refunded,
+-- the restock) need nothing new: payments, the orders worker and the
+-- inventory worker each write only their own schema with the grants above.
+
+-- shipping (the app and the shipping worker) owns shop_shipping (shipments,
+-- shipment events, outbox, processed_events). It reads the order it ships
+-- (owner, status, items). The exception, like the stock reservation of
+-- orders: API.md wants the order SHIPPED / DELIVERED once the ship / deliver
+-- answer is sent, so the shipping app moves the order in the same transaction
+-- as the shipment (and its outbox event), guarded in SQL
+-- (WHERE status = 'PAID' for ship, 'SHIPPED' for deliver). It may change the
+-- order's status and updated_at and nothing else: no other column, no other
+-- table of shop_orders, no INSERT or DELETE there.
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop_shipping.* TO 'shop_shipping'@'localhost';
+GRANT SELECT ON shop_orders.orders TO 'shop_shipping'@'localhost';
+GRANT SELECT ON shop_orders.order_items TO 'shop_shipping'@'localhost';
+GRANT UPDATE (status, updated_at) ON shop_orders.orders TO 'shop_shipping'@'localhost';
+
+-- notify (the app and the notify worker) owns shop_notify (notifications,
+-- processed_events). A mail needs its recipient: the user's id, email and
+-- name, and no other column of users (no password hash, no roles); and the
+-- order it tells about: number, lines, totals. Read only.
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop_notify.* TO 'shop_notify'@'localhost';
+GRANT SELECT (id, email, name) ON shop_identity.users TO 'shop_notify'@'localhost';
+GRANT SELECT ON shop_orders.orders TO 'shop_notify'@'localhost';
+GRANT SELECT ON shop_orders.order_items TO 'shop_notify'@'localhost';
+
 -- The outbox relay reads the outboxes of the domains that emit events and
 -- marks a row sent: it may change sent_at and nothing else, and sees no
 -- other table. (The inventory worker is the catalog domain's and runs as
--- shop_catalog, above.)
+-- shop_catalog, above; the shipping and notify workers run as their
+-- domain's user; notify emits no events.)
 GRANT SELECT, UPDATE (sent_at) ON shop_identity.outbox TO 'shop_relay'@'localhost';
 GRANT SELECT, UPDATE (sent_at) ON shop_orders.outbox TO 'shop_relay'@'localhost';
 GRANT SELECT, UPDATE (sent_at) ON shop_payments.outbox TO 'shop_relay'@'localhost';
+GRANT SELECT, UPDATE (sent_at) ON shop_shipping.outbox TO 'shop_relay'@'localhost';

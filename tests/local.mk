@@ -3,5 +3,6 @@ include $(srcdir)/tests/unit/core.mk
 include $(srcdir)/tests/unit/fcgi.mk
 include $(srcdir)/tests/unit/domains.mk
 include $(srcdir)/tests/unit/amqp.mk
+include $(srcdir)/tests/unit/notify.mk
 include $(srcdir)/tests/e2e/local.mk
 include $(srcdir)/tests/docs/local.mk

@@ -4,3 +4,6 @@ include $(srcdir)/workers/outbox-relay/local.mk
 include $(srcdir)/workers/inventory/local.mk
 include $(srcdir)/workers/orders/local.mk
 include $(srcdir)/workers/payment-sim/local.mk
+include $(srcdir)/workers/shipping/local.mk
+include $(srcdir)/workers/notify/local.mk
+include $(srcdir)/workers/payments/local.mk

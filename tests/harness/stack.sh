@@ -2,12 +2,16 @@
 # Test stacks: the real `./shop up`, in the test profile, with all its state
 # in a directory of its own and every server on free loopback ports: MariaDB,
 # RabbitMQ (topology declared), the pools, nginx and the workers (outbox relay,
-# inventory, orders, payment simulator). It never touches the stack of var/
-# (or any other directory) nor its ports.
+# inventory, orders, payment simulator, shipping, notify), plus a real SMTP
+# listener (smtp_sink.py, started before ./shop up) that the notify worker
+# delivers to. It never touches the stack of var/ (or any other directory) nor
+# its ports.
 #
 #   stack.sh start DIR   start a stack in DIR (created if needed) and write
-#                        DIR/stack.env; a stack already running in DIR is reused
-#   stack.sh stop DIR    ./shop down for DIR, then SIGKILL whatever is left
+#                        DIR/stack.env; a stack (and SMTP sink) already running
+#                        in DIR is reused
+#   stack.sh stop DIR    ./shop down for DIR (it stops the SMTP sink too), then
+#                        SIGKILL whatever is left
 #   stack.sh clean DIR   kill the stack at once (SIGKILL: its data is thrown
 #                        away, no need for a graceful stop), then remove DIR
 #
@@ -22,12 +26,17 @@
 #   SHOP_DEMO_LOGINS SHOP_KEYS_DIR SHOP_LOG_DIR (<app>.log, <worker>.log, ...)
 #   SHOP_WEBHOOK_SECRET_FILE (the payment webhook's signing secret)
 #   SHOP_WEBHOOK_URL (where the payment simulator posts: nginx's webhook route)
+#   SHOP_SMTP_PORT (the SMTP sink on 127.0.0.1; the notify worker's smtp_port)
+#   SHOP_SMTP_DIR (DIR/smtp-received: per message <n>.eml, the raw data, and
+#     <n>.json {mail_from, rcpt_tos, data, ...}, written atomically, .json last;
+#     see smtp_sink.py)
 #
 # Environment: inside `make check` (top_builddir set) the binaries of that
 # build are used as they are (SHOP_BUILD=$top_builddir, SHOP_SKIP_BUILD=1);
 # otherwise ./shop builds as usual. SHOP_DEMO_PRODUCTS (300), SHOP_APPS,
 # SHOP_WORKERS and the rate limits SHOP_AUTH_RATE/_BURST, SHOP_API_RATE/_BURST
-# pass through.
+# pass through. SHOP_SMTP_PYTHON: the interpreter for the sink (default: the
+# first of /usr/bin/python3 and python3 that imports aiosmtpd).
 # Also when started as "sh stack.sh": the rest is bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -53,6 +62,7 @@ flock 9
 shop() {
 	env -u SHOP_HTTP_PORT -u SHOP_DB_PORT -u SHOP_AMQP_PORT -u SHOP_MGMT_PORT \
 	    -u SHOP_DIST_PORT -u SHOP_EPMD_PORT -u SHOP_PROFILE -u SHOP_BASE_URL \
+	    -u SHOP_SMTP_PORT \
 	    SHOP_VAR="$dir" "$@" "$REPO/shop" "${SHOP_CMD[@]}" 9>&-
 }
 
@@ -69,12 +79,13 @@ free_ports() { # N → N distinct free loopback ports
 }
 
 write_env() {
-	local v=$dir http db amqp mgmt dist epmd k
+	local v=$dir http db amqp mgmt dist epmd smtp= k
 	# The settings ./shop up remembered.
 	while IFS='=' read -r k val; do
 		case $k in
 		SHOP_HTTP_PORT) http=$val ;; SHOP_DB_PORT) db=$val ;; SHOP_AMQP_PORT) amqp=$val ;;
 		SHOP_MGMT_PORT) mgmt=$val ;; SHOP_DIST_PORT) dist=$val ;; SHOP_EPMD_PORT) epmd=$val ;;
+		SHOP_SMTP_PORT) smtp=$val ;;
 		esac
 	done < "$v/shop.env"
 	local amqp_pw root_pw
@@ -107,13 +118,15 @@ write_env() {
 		e SHOP_WEBHOOK_SECRET_FILE "$v/webhook-secret"
 		e SHOP_WEBHOOK_URL "http://127.0.0.1:$http/api/v1/payments/webhook"
 		e SHOP_LOG_DIR "$v/log"
+		e SHOP_SMTP_PORT "$smtp"
+		e SHOP_SMTP_DIR "$v/smtp-received"
 	} > "$v/stack.env.tmp"
 	chmod 600 "$v/stack.env.tmp"
 	mv "$v/stack.env.tmp" "$v/stack.env"
 }
 
 start() {
-	local t0=${EPOCHREALTIME/./} extra=()
+	local t0=${EPOCHREALTIME/./} extra=() smtp_port=
 	if [ -n "${top_builddir:-}" ]; then
 		extra+=(SHOP_BUILD="$(cd "$top_builddir" && pwd -P)" SHOP_SKIP_BUILD=1)
 	fi
@@ -121,11 +134,20 @@ start() {
 	if [ ! -s "$dir/shop.env" ]; then
 		# A new stack: ports now; ./shop remembers them in DIR/shop.env.
 		local p
-		read -r -a p <<< "$(free_ports 6)"
+		read -r -a p <<< "$(free_ports 7)"
 		extra+=(SHOP_PROFILE=test SHOP_HTTP_PORT="${p[0]}" SHOP_DB_PORT="${p[1]}"
 			SHOP_AMQP_PORT="${p[2]}" SHOP_MGMT_PORT="${p[3]}" SHOP_DIST_PORT="${p[4]}"
 			SHOP_EPMD_PORT="${p[5]}")
+		smtp_port=${p[6]}
+	else
+		smtp_port=$(sed -n 's/^SHOP_SMTP_PORT=\([0-9][0-9]*\)$/\1/p' "$dir/shop.env")
+		# A stack from before the sink: a port now (./shop up refuses it while
+		# that stack runs: stop it first).
+		[ -n "$smtp_port" ] || smtp_port=$(free_ports 1)
 	fi
+	# The SMTP sink first: the notify worker delivers as soon as it runs.
+	sink_start "$smtp_port"
+	extra+=(SHOP_SMTP_PORT="$smtp_port")
 	SHOP_CMD=(up)
 	if ! shop "${extra[@]}" > "$dir/up.log" 2>&1; then
 		echo "stack.sh: ./shop up failed for $dir; last lines of $dir/up.log:" >&2
@@ -143,7 +165,81 @@ stop() {
 		SHOP_CMD=(down)
 		shop > "$dir/down.log" 2>&1 || { echo "stack.sh: ./shop down failed for $dir:" >&2; tail -n 20 "$dir/down.log" >&2; }
 	fi
+	# ./shop down stops it too; not when up failed before writing shop.env.
+	sink_stop
 	kill_left
+}
+
+# ---- the SMTP sink: DIR/run/smtp-sink.pid, DIR/log/smtp-sink.log,
+# messages in DIR/smtp-received/.
+
+SINK_PIDFILE=$dir/run/smtp-sink.pid
+
+sink_pid() { # → the sink's pid when it runs for this DIR (on PORT, when given)
+	local pid= cmd
+	[ -r "$SINK_PIDFILE" ] && read -r pid < "$SINK_PIDFILE" 2>/dev/null || true
+	[[ $pid =~ ^[0-9]+$ ]] || return 0
+	cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 0
+	[[ $cmd == *smtp_sink.py* && $cmd == *" $dir/smtp-received "* ]] || return 0
+	[ -z "${1:-}" ] || [[ $cmd == *" --port $1 "* ]] || return 0
+	echo "$pid"
+}
+
+sink_python() {
+	local py
+	for py in ${SHOP_SMTP_PYTHON:-} /usr/bin/python3 python3; do
+		command -v "$py" >/dev/null 2>&1 || continue
+		"$py" -c 'import aiosmtpd' >/dev/null 2>&1 && { command -v "$py"; return 0; }
+	done
+	return 1
+}
+
+sink_start() { # PORT
+	local port=$1 pid py log=$dir/log/smtp-sink.log
+	pid=$(sink_pid "$port")
+	if [ -n "$pid" ]; then
+		echo "stack.sh: SMTP sink running (pid $pid, 127.0.0.1:$port)"
+		return 0
+	fi
+	# One on another port (SHOP_SMTP_PORT changed): stop it.
+	pid=$(sink_pid)
+	[ -z "$pid" ] || sink_stop
+	py=$(sink_python) || { echo "stack.sh: no python3 with aiosmtpd for the SMTP sink:" \
+		"apt-get install python3-aiosmtpd (./shop up installs it)" >&2; exit 1; }
+	mkdir -p "$dir/run" "$dir/log"
+	rm -f "$SINK_PIDFILE"
+	(
+		# No descriptor of ours (the lock, a test driver's pipe) lives on in it.
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
+		done
+		exec setsid "$py" "$HERE/smtp_sink.py" --host 127.0.0.1 --port "$port" \
+		    --dir "$dir/smtp-received" --pidfile "$SINK_PIDFILE" </dev/null >>"$log" 2>&1
+	) &
+	local spawned=$! end=$((${EPOCHREALTIME/./} + 10000000))
+	# Its pid file means it listens.
+	until [ -n "$(sink_pid "$port")" ]; do
+		if ! kill -0 "$spawned" 2>/dev/null || [ "${EPOCHREALTIME/./}" -gt "$end" ]; then
+			kill -KILL "$spawned" 2>/dev/null || true
+			echo "stack.sh: the SMTP sink did not start on 127.0.0.1:$port; last lines of $log:" >&2
+			tail -n 10 "$log" >&2
+			exit 1
+		fi
+		sleep 0.02
+	done
+	echo "stack.sh: SMTP sink started (pid $(sink_pid), 127.0.0.1:$port, $dir/smtp-received)"
+}
+
+sink_stop() { # SIGTERM, up to 5 s, then SIGKILL
+	local pid end
+	pid=$(sink_pid)
+	[ -n "$pid" ] || { rm -f "$SINK_PIDFILE"; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
+	end=$((${EPOCHREALTIME/./} + 5000000))
+	while kill -0 "$pid" 2>/dev/null && [ "${EPOCHREALTIME/./}" -lt "$end" ]; do sleep 0.02; done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$SINK_PIDFILE"
 }
 
 # SIGKILL to whatever still runs from the stack's pid files (and its process group).
@@ -169,8 +265,12 @@ clean)
 	# A pool worker whose master went first, a server whose pid file is gone.
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
-		case $(cat "/proc/$p/comm" 2>/dev/null) in mariadbd|beam.smp|nginx|shop-*) ;; *) continue ;; esac
-		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF "$dir/" && kill -KILL "$p" 2>/dev/null || true
+		case $(cat "/proc/$p/comm" 2>/dev/null) in
+		mariadbd|beam.smp|nginx|shop-*) pat="$dir/" ;;
+		python*) pat=" $dir/smtp-received " ;; # the SMTP sink
+		*) continue ;;
+		esac
+		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$pat" && kill -KILL "$p" 2>/dev/null || true
 	done
 	exec 9>&-
 	rm -rf "$dir" ;;
