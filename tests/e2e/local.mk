@@ -10,3 +10,5 @@ EXTRA_DIST += tests/e2e/run.sh tests/e2e/suite.py tests/e2e/tap.py tests/e2e/sho
 	tests/e2e/test_integration.py tests/e2e/flowlib.py tests/e2e/test_cart.py \
 	tests/e2e/test_orders.py tests/e2e/test_payments.py tests/e2e/test_flow.py \
 	tests/e2e/test_rotation.py
+EXTRA_DIST += tests/e2e/maillib.py tests/e2e/test_shipping.py tests/e2e/test_notify.py \
+	tests/e2e/test_refunds.py tests/e2e/test_life.py

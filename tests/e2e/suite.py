@@ -23,6 +23,10 @@ import test_cart  # noqa: E402,F401
 import test_orders  # noqa: E402,F401
 import test_payments  # noqa: E402,F401
 import test_flow  # noqa: E402,F401
+import test_shipping  # noqa: E402,F401
+import test_notify  # noqa: E402,F401
+import test_refunds  # noqa: E402,F401
+import test_life  # noqa: E402,F401
 import test_ratelimit  # noqa: E402,F401
 import test_integration  # noqa: E402,F401
 import test_rotation  # noqa: E402,F401
