@@ -35,4 +35,13 @@ static inline bool shop_auth_has(const struct shop_auth *a, unsigned role)
 	return (a->roles & role) != 0;
 }
 
+/* The object rule of API.md: its owner (a signed-in user whose id is
+ * owner_id) or an ADMIN may see or change it. Anonymous never owns. */
+static inline bool shop_auth_owner_or_admin(const struct shop_auth *a, long long owner_id)
+{
+	if (shop_auth_has(a, SHOP_ROLE_ADMIN))
+		return true;
+	return a->user_id > 0 && a->user_id == owner_id;
+}
+
 #endif

@@ -43,14 +43,6 @@ enum sort_order { SORT_NEWEST, SORT_PRICE, SORT_PRICE_DESC };
 
 #define DEFAULT_LIMIT 20
 
-/* The owner (by user id) or an ADMIN. */
-static bool may_manage(const struct shop_req *r, long long seller_id)
-{
-	if (shop_auth_has(&r->auth, SHOP_ROLE_ADMIN))
-		return true;
-	return r->auth.user_id > 0 && r->auth.user_id == seller_id;
-}
-
 static bool is_archived(const char *status)
 {
 	return status != NULL && strcmp(status, "ARCHIVED") == 0;
@@ -261,7 +253,7 @@ void h_product_get(struct shop_req *r)
 		return;
 	}
 	row = &rows.row[0];
-	if (is_archived(shop_row_str(row, PC_STATUS)) && !may_manage(r, shop_row_int(row, PC_SELLER))) {
+	if (is_archived(shop_row_str(row, PC_STATUS)) && !shop_auth_owner_or_admin(&r->auth, shop_row_int(row, PC_SELLER))) {
 		product_not_found(r);
 		return;
 	}
@@ -290,7 +282,7 @@ static int owner_check(struct shop_db *db, struct shop_req *r, long long id, boo
 
 	if (rc < 0)
 		return rc;
-	if (rows.n == 0 || !may_manage(r, shop_row_int(&rows.row[0], 0)))
+	if (rows.n == 0 || !shop_auth_owner_or_admin(&r->auth, shop_row_int(&rows.row[0], 0)))
 		return REFUSE_NOT_FOUND;
 	return 0;
 }
@@ -595,7 +587,7 @@ void h_inventory_get(struct shop_req *r)
 		return;
 	}
 	row = &rows.row[0];
-	manager = may_manage(r, shop_row_int(row, 0));
+	manager = shop_auth_owner_or_admin(&r->auth, shop_row_int(row, 0));
 	if (is_archived(shop_row_str(row, 1)) && !manager) {
 		product_not_found(r);
 		return;

@@ -132,8 +132,7 @@ void h_order_get(struct shop_req *r)
 		shop_res_fail(r, rc);
 		return;
 	}
-	if (shop_row_int(&orow.row[0], OC_USER) != r->auth.user_id &&
-	    !shop_auth_has(&r->auth, SHOP_ROLE_ADMIN)) {
+	if (!shop_auth_owner_or_admin(&r->auth, shop_row_int(&orow.row[0], OC_USER))) {
 		json_object_put(order);
 		order_not_found(r);
 		return;

@@ -273,8 +273,7 @@ void h_payment_get(struct shop_req *r)
 		return;
 	}
 	row = rows.n == 1 ? &rows.row[0] : NULL;
-	if (!row || (shop_row_int(row, PAY_USER) != r->auth.user_id &&
-	    !shop_auth_has(&r->auth, SHOP_ROLE_ADMIN))) {
+	if (!row || !shop_auth_owner_or_admin(&r->auth, shop_row_int(row, PAY_USER))) {
 		shop_res_error(r, 404, "Payment not found", "NOT_FOUND", NULL, NULL);
 		return;
 	}

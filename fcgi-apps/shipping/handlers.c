@@ -103,8 +103,7 @@ void h_shipment_get(struct shop_req *r)
 		shop_res_fail(r, rc);
 		return;
 	}
-	if (shop_row_int(&srow.row[0], SC_USER) != r->auth.user_id &&
-	    !shop_auth_has(&r->auth, SHOP_ROLE_ADMIN)) {
+	if (!shop_auth_owner_or_admin(&r->auth, shop_row_int(&srow.row[0], SC_USER))) {
 		shipment_not_found(r);
 		return;
 	}

@@ -119,12 +119,27 @@ static void test_from_params(void **state)
 	}
 }
 
+static void test_owner_or_admin(void **state)
+{
+	struct shop_auth anon = { 0 }, alice = { 7, SHOP_ROLE_CUSTOMER },
+	    admin = { 9, SHOP_ROLE_CUSTOMER | SHOP_ROLE_ADMIN };
+
+	(void)state;
+	assert_true(shop_auth_owner_or_admin(&alice, 7));
+	assert_false(shop_auth_owner_or_admin(&alice, 8));
+	assert_true(shop_auth_owner_or_admin(&admin, 7));
+	/* anonymous never owns, not even an object whose owner reads as 0 */
+	assert_false(shop_auth_owner_or_admin(&anon, 0));
+	assert_false(shop_auth_owner_or_admin(&anon, 7));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roles_parse),
 		cmocka_unit_test(test_roles_format),
 		cmocka_unit_test(test_from_params),
+		cmocka_unit_test(test_owner_or_admin),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
