@@ -124,6 +124,21 @@ int shop_idem_store(struct shop_req *r, const struct shop_idem_stmts *s, const s
 	return rc < 0 ? rc : 0;
 }
 
+void shop_idem_answer_winner(struct shop_req *r, const struct shop_idem_stmts *s,
+    const struct shop_idem *k)
+{
+	int rc = shop_idem_replay(r, s, k);
+
+	if (rc < 0) {
+		shop_res_fail(r, rc);
+	} else if (rc == 0) {
+		/* The winner's row expired between its insert and our read. */
+		shop_log_warn("idem: a key stored concurrently is gone");
+		shop_res_error(r, 409, "Concurrent request with this key", "IDEMPOTENCY_CONFLICT",
+		    NULL, "retry the request");
+	}
+}
+
 struct refuse_tx {
 	struct shop_req *r;
 	const struct shop_idem_stmts *s;
@@ -157,14 +172,7 @@ void shop_idem_refuse(struct shop_req *r, const struct shop_idem_stmts *s, const
 
 	rc = shop_db_tx(r->db, refuse_store, &t);
 	if (rc == SHOP_EDUP) {
-		/* A concurrent request with this key was first: its answer is ours. */
-		rc = shop_idem_replay(r, s, k);
-		if (rc == 0) {
-			shop_log_warn("idem: a key stored concurrently is gone");
-			shop_res_fail(r, SHOP_EUNAVAIL);
-		} else if (rc < 0) {
-			shop_res_fail(r, rc);
-		}
+		shop_idem_answer_winner(r, s, k);
 		return;
 	}
 	if (rc != 0)

@@ -60,6 +60,13 @@ int shop_idem_replay(struct shop_req *r, const struct shop_idem_stmts *s, const 
 int shop_idem_store(struct shop_req *r, const struct shop_idem_stmts *s, const struct shop_idem *k,
     int status, const char *body, size_t len);
 
+/* When storing the key found it taken (SHOP_EDUP): a concurrent request with
+ * this key acted first, and its stored answer is ours. Answers it, or, in
+ * the rare case that row is gone already (it expired in between), 409
+ * IDEMPOTENCY_CONFLICT asking the client to retry; a db failure → 503. */
+void shop_idem_answer_winner(struct shop_req *r, const struct shop_idem_stmts *s,
+    const struct shop_idem *k);
+
 /* Answers a refusal that the effect's transaction decided (and rolled back)
  * and keeps it under the key, so that the same key and body get the same
  * answer again: stores envelope (its "code" is the status) in a transaction

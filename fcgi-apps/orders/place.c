@@ -553,14 +553,7 @@ void h_order_place(struct shop_req *r)
 		shop_res_raw(r, c.status, "application/json", c.text, c.len);
 		break;
 	case SHOP_EDUP:
-		/* A concurrent request with this key was first: answer what it stored. */
-		rc = shop_idem_replay(r, &idem_stmts, &key);
-		if (rc == 0) {
-			shop_log_warn("idem: a key stored concurrently is gone");
-			shop_res_fail(r, SHOP_EUNAVAIL);
-		} else if (rc < 0) {
-			shop_res_fail(r, rc);
-		}
+		shop_idem_answer_winner(r, &idem_stmts, &key);
 		break;
 	default:
 		shop_res_fail(r, rc);

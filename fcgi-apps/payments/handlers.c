@@ -215,18 +215,6 @@ void h_payment_create(struct shop_req *r)
 	c.method = shop_req_bstr(r, "payment_method");
 
 	rc = shop_db_tx(r->db, create_tx, &c);
-	if (rc == REFUSE_IN_PROGRESS || rc == REFUSE_IDEM_TAKEN) {
-		/* Lost a race: when it was to a request with this very key, that
-		 * request's answer is ours. */
-		int replay = shop_idem_replay(r, &pay_idem_stmts, &key);
-
-		if (replay == 1)
-			return;
-		if (replay < 0) {
-			shop_res_fail(r, replay);
-			return;
-		}
-	}
 	switch (rc) {
 	case 0:
 		shop_res_raw(r, 202, "application/json", c.text, c.len);
@@ -249,9 +237,10 @@ void h_payment_create(struct shop_req *r)
 		    refusal(409, "The order is already paid", "ALREADY_PAID", NULL));
 		break;
 	case REFUSE_IDEM_TAKEN:
-		/* The key's row vanished between the two reads (expired): retry. */
-		shop_res_error(r, 409, "Concurrent request with this key", "IDEMPOTENCY_CONFLICT",
-		    NULL, "retry the request");
+		/* A concurrent request with this key acted first: its answer is
+		 * ours. (A loser with the same key but refused, e.g. REFUSE_IN_PROGRESS,
+		 * finds the winner's key through shop_idem_refuse too.) */
+		shop_idem_answer_winner(r, &pay_idem_stmts, &key);
 		break;
 	default:
 		shop_res_fail(r, rc);

@@ -93,18 +93,6 @@ void h_payment_refund(struct shop_req *r)
 		c.restock = false;
 
 	rc = shop_db_tx(r->db, refund_tx, &c);
-	if (rc == PAY_REFUND_IN_PROGRESS || rc == PAY_REFUND_IDEM_TAKEN) {
-		/* Lost a race: when it was to a request with this very key, that
-		 * request's answer is ours. */
-		int replay = shop_idem_replay(r, &pay_idem_stmts, &key);
-
-		if (replay == 1)
-			return;
-		if (replay < 0) {
-			shop_res_fail(r, replay);
-			return;
-		}
-	}
 	switch (rc) {
 	case 0:
 		shop_res_raw(r, 202, "application/json", c.text, c.len);
@@ -124,9 +112,10 @@ void h_payment_refund(struct shop_req *r)
 		    "a refund was already requested"));
 		break;
 	case PAY_REFUND_IDEM_TAKEN:
-		/* The key's row vanished between the two reads (expired): retry. */
-		shop_res_error(r, 409, "Concurrent request with this key", "IDEMPOTENCY_CONFLICT",
-		    NULL, "retry the request");
+		/* A concurrent request with this key acted first: its answer is
+		 * ours. (A loser with the same key but refused, e.g. PAY_REFUND_IN_PROGRESS,
+		 * finds the winner's key through shop_idem_refuse too.) */
+		shop_idem_answer_winner(r, &pay_idem_stmts, &key);
 		break;
 	default:
 		shop_res_fail(r, rc);
