@@ -6,3 +6,5 @@ include $(srcdir)/tests/unit/amqp.mk
 include $(srcdir)/tests/unit/notify.mk
 include $(srcdir)/tests/e2e/local.mk
 include $(srcdir)/tests/docs/local.mk
+include $(srcdir)/tests/fuzz/local.mk
+include $(srcdir)/tests/fault/local.mk

@@ -1,0 +1,1 @@
+# libFuzzer targets (configure --enable-fuzzing): see tests/fuzz/README or below.
