@@ -210,6 +210,7 @@ int shop_app_main(const struct shop_app *app, int argc, char **argv)
 	o.serve = serve;
 	o.thread_fini = thread_fini;
 	o.arg = &run;
+	o.metrics_dir = shop_conf_get(conf, "shop.metrics_dir", NULL);
 	rc = shop_pool_run(&o);
 out:
 	shop_conf_free(conf);

@@ -28,6 +28,7 @@
 #include "lib/db.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/mem.h"
 
 #define MAX_PARAMS 64
@@ -172,6 +173,7 @@ static int fail(struct shop_db *db, long idx, unsigned e, const char *msg)
 	if (e == ER_DUP_ENTRY || e == ER_DUP_ENTRY_WITH_KEY_NAME)
 		return SHOP_EDUP; /* expected: the caller answers 409 */
 	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) {
+		shop_metrics_db_error(SHOP_MDB_DEADLOCK);
 		shop_log_info("db: statement %ld: %s (%u), will retry", idx,
 		    e == ER_LOCK_DEADLOCK ? "deadlock" : "lock wait timeout", e);
 		if (db->in_tx)
@@ -179,6 +181,7 @@ static int fail(struct shop_db *db, long idx, unsigned e, const char *msg)
 		return SHOP_ERETRY;
 	}
 	if (conn_error(e)) {
+		shop_metrics_db_error(SHOP_MDB_CONNECTION);
 		shop_log_warn("db: statement %ld: connection lost (%u: %s)", idx, e, msg);
 		db->lost = db->my != NULL;
 		/* Lost while waiting for the answer (a read timeout, a crash):
@@ -192,6 +195,7 @@ static int fail(struct shop_db *db, long idx, unsigned e, const char *msg)
 			db->tx_broken = true;
 		return SHOP_EDBDOWN;
 	}
+	shop_metrics_db_error(SHOP_MDB_OTHER);
 	if (quotes_values(e))
 		shop_log_error("db: statement %ld failed: error %u", idx, e);
 	else
@@ -250,6 +254,7 @@ static int db_connect(struct shop_db *db)
 	if (!mysql_real_connect(m, db->c.socket ? NULL : db->c.host, db->c.user, db->c.password,
 	    db->c.database, db->c.socket ? 0 : db->c.port, db->c.socket, CLIENT_FOUND_ROWS)) {
 		db->last_errno = mysql_errno(m);
+		shop_metrics_db_error(SHOP_MDB_CONNECTION);
 		shop_log_warn("db: cannot connect to %s: %u: %s",
 		    db->c.socket ? db->c.socket : db->c.host, mysql_errno(m), mysql_error(m));
 		mysql_close(m);
@@ -258,6 +263,7 @@ static int db_connect(struct shop_db *db)
 	db->my = m;
 	if (mysql_real_query(m, setup, (unsigned long)n) != 0) {
 		db->last_errno = mysql_errno(m);
+		shop_metrics_db_error(SHOP_MDB_OTHER);
 		shop_log_error("db: session set-up failed: %u: %s", mysql_errno(m), mysql_error(m));
 		disconnect(db);
 		return SHOP_EDBDOWN;

@@ -21,4 +21,5 @@ lib_libshop_a_SOURCES = \
 	lib/amqp.c lib/amqp.h \
 	lib/topology.c lib/topology.h \
 	lib/outbox.c lib/outbox.h \
-	lib/worker.c lib/worker.h
+	lib/worker.c lib/worker.h \
+	lib/metrics.c lib/metrics.h

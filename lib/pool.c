@@ -56,6 +56,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "lib/mem.h"
 #include "lib/pool.h"
@@ -197,7 +198,9 @@ static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 			req->ipcFd = -1;
 			return;
 		}
+		shop_metrics_busy(1);
 		w->o->serve(req, ts);
+		shop_metrics_busy(-1);
 		drain_stdin(req);
 		FCGX_Finish_r(req);
 		if (req->ipcFd < 0)
@@ -503,6 +506,7 @@ struct slot {
 	double started;
 	double respawn_at;    /* when pid is 0 */
 	unsigned backoff_ms;
+	unsigned index;       /* its slot in the shared metrics */
 };
 
 /* Binds path (mode 0600), replacing a stale socket but refusing one a live
@@ -573,8 +577,10 @@ static void spawn(const struct shop_pool_opts *o, struct slot *s, int lfd)
 	pid_t master = getpid();
 	pid_t pid = fork();
 
-	if (pid == 0)
+	if (pid == 0) {
+		shop_metrics_proc_self((unsigned)s->index);
 		worker_main(o, lfd, master);
+	}
 	if (pid < 0) {
 		shop_log_error("pool %s: fork: %s", o->name, strerror(errno));
 		s->pid = 0;
@@ -584,6 +590,7 @@ static void spawn(const struct shop_pool_opts *o, struct slot *s, int lfd)
 	}
 	s->pid = pid;
 	s->started = mono_ms();
+	shop_metrics_proc_set(s->index, pid);
 	shop_log_info("pool %s: worker %d started", o->name, (int)pid);
 }
 
@@ -614,6 +621,7 @@ static unsigned reap(const struct shop_pool_opts *o, struct slot *slots, bool st
 			if (s->pid != pid)
 				continue;
 			s->pid = 0;
+			shop_metrics_proc_set(s->index, 0);
 			describe_exit(status, why, sizeof(why));
 			if (stopping) {
 				shop_log_info("pool %s: worker %d %s", o->name, (int)pid, why);
@@ -662,7 +670,7 @@ int shop_pool_run(const struct shop_pool_opts *o)
 	sigset_t set, old;
 	siginfo_t si;
 	double now, wake, deadline = 0;
-	bool stopping = false, killed = false;
+	bool stopping = false, killed = false, metrics = false;
 	int lfd = -1, sig, rc = 1;
 
 	if (!o->socket_path || !o->serve || o->procs < 1 || o->threads < 1) {
@@ -685,7 +693,13 @@ int shop_pool_run(const struct shop_pool_opts *o)
 	if (o->pidfile && shop_pidfile_write(o->pidfile) != 0)
 		goto out;
 
+	/* Before the fork: every worker process counts into the same file. */
+	shop_metrics_open(o->metrics_dir, o->name, SHOP_METRICS_POOL);
+	metrics = true;
 	slots = shop_xcalloc(o->procs, sizeof(*slots));
+	for (unsigned i = 0; i < o->procs; i++)
+		slots[i].index = i;
+	shop_metrics_pool_shape(o->procs, o->threads);
 	shop_log_info("pool %s: master %d on %s, %u processes x %u threads", o->name,
 	    (int)getpid(), o->socket_path, o->procs, o->threads);
 	for (unsigned i = 0; i < o->procs; i++)
@@ -759,6 +773,8 @@ out:
 	}
 	if (rc == 0 && o->pidfile)
 		unlink(o->pidfile);
+	if (metrics)
+		shop_metrics_close();
 	free(slots);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;

@@ -19,6 +19,9 @@ struct shop_pool_opts {
 	const char *name;         /* for logs */
 	const char *socket_path;
 	const char *pidfile;      /* may be NULL */
+	/* Where the pool's shared counters live (lib/metrics.h); NULL: not
+	 * published. The file is made once the socket is bound. */
+	const char *metrics_dir;
 	unsigned procs;           /* worker processes, >= 1 */
 	unsigned threads;         /* handler threads per process, >= 1 */
 	/* In each worker process after fork, before threads; non-zero exits it. */

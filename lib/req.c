@@ -21,6 +21,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/mem.h"
 #include "lib/req.h"
 #include "lib/util.h"
@@ -606,18 +607,21 @@ static void ping(struct shop_req *r)
 	shop_res_ok(r, 200, "pong", NULL);
 }
 
-static void dispatch(struct shop_req *r, const struct shop_app *app, const char *uid)
+/* Routes the request and runs its handler; route (size n) receives the
+ * route's name for the log and the metrics ("" when none matched). */
+static void dispatch(struct shop_req *r, const struct shop_app *app, const char *uid,
+    char *route, size_t n)
 {
-	char route[160];
 	int rc;
 
 	if (strcmp(r->method, "GET") == 0 && strcmp(r->path, "/_ping") == 0) {
-		shop_log_set_request(r->request_id, uid, "GET /_ping");
+		snprintf(route, n, "GET /_ping");
+		shop_log_set_request(r->request_id, uid, route);
 		ping(r);
 		return;
 	}
 	if (app->raw) {
-		snprintf(route, sizeof(route), "%s %s", r->method, r->path);
+		snprintf(route, n, "%s %s", r->method, r->path);
 		shop_log_set_request(r->request_id, uid, route);
 		app->raw(r);
 		return;
@@ -635,7 +639,7 @@ static void dispatch(struct shop_req *r, const struct shop_app *app, const char 
 		return;
 	}
 	r->route = r->match.route;
-	snprintf(route, sizeof(route), "%s %s", r->route->method, r->route->pattern);
+	snprintf(route, n, "%s %s", r->route->method, r->route->pattern);
 	shop_log_set_request(r->request_id, uid, route);
 
 	if (!access_ok(r, r->route->access) || !check_query(r) || !check_body(r))
@@ -651,9 +655,9 @@ void shop_req_serve(FCGX_Request *fr, const struct shop_app *app, struct shop_ar
 		.arena = arena, .db = db, .conf = conf, .app_ctx = app_ctx,
 		.thread_ctx = thread_ctx, .priv = &p,
 	};
-	double t0 = shop_mono_ms();
+	double t0 = shop_mono_ms(), ms;
 	const char *s, *q;
-	char uid[24];
+	char uid[24], route[160] = "";
 
 	p.tail = &p.headers;
 
@@ -687,7 +691,7 @@ void shop_req_serve(FCGX_Request *fr, const struct shop_app *app, struct shop_ar
 		snprintf(uid, sizeof(uid), "%lld", r.auth.user_id);
 	shop_log_set_request(r.request_id, uid[0] ? uid : NULL, NULL);
 
-	dispatch(&r, app, uid[0] ? uid : NULL);
+	dispatch(&r, app, uid[0] ? uid : NULL, route, sizeof(route));
 
 	if (!p.answered) {
 		shop_log_error("the handler answered nothing");
@@ -696,7 +700,9 @@ void shop_req_serve(FCGX_Request *fr, const struct shop_app *app, struct shop_ar
 		shop_res_error(&r, 500, "Internal error", "INTERNAL", NULL, NULL);
 	}
 	write_response(&r);
-	shop_log_request_done(p.status, shop_mono_ms() - t0);
+	ms = shop_mono_ms() - t0;
+	shop_metrics_request(route, p.status, ms);
+	shop_log_request_done(p.status, ms);
 	shop_log_clear_request();
 	if (r.body)
 		json_object_put(r.body);

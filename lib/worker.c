@@ -45,6 +45,7 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/mem.h"
 #include "lib/topology.h"
 #include "lib/util.h"
@@ -234,12 +235,14 @@ static void retry(struct runner *r, const struct shop_amqp_delivery *d, int why)
 	if (attempt >= r->max_attempts) {
 		shop_log_error("event %s (%s) failed %u times (last: %s): dead-lettered to %s.dlq",
 		    d->event_id, d->event_type, attempt, shop_strerror(why), r->w->queue);
+		shop_metrics_event(r->w->queue, SHOP_MEV_DEAD);
 		if (shop_amqp_nack(r->amqp, d->tag, false) != 0)
 			amqp_lost(r);
 		return;
 	}
 	shop_log_warn("event %s (%s) failed (%s): retry %u of %u in %u ms", d->event_id,
 	    d->event_type, shop_strerror(why), attempt, r->max_attempts - 1, m.expiration_ms);
+	shop_metrics_event(r->w->queue, SHOP_MEV_FAILED);
 	rc = shop_amqp_publish(r->amqp, &m, 1, &ok, CONFIRM_TIMEOUT_MS);
 	if (rc == 0) {
 		if (shop_amqp_ack(r->amqp, d->tag) != 0)
@@ -274,6 +277,7 @@ static void handle(struct runner *r, struct shop_amqp_delivery *d)
 		    !d->event_id[0] ? "no event_id header" :
 		    body ? "body is not a JSON object" : why ? why : "body is not JSON",
 		    w->queue);
+		shop_metrics_event(w->queue, SHOP_MEV_DEAD);
 		if (shop_amqp_nack(r->amqp, d->tag, false) != 0)
 			amqp_lost(r);
 		goto out;
@@ -290,16 +294,21 @@ static void handle(struct runner *r, struct shop_amqp_delivery *d)
 	rc = w->handle(&r->ctx, &ev);
 	shop_arena_reset(r->ctx.arena);
 	if (rc == 0) {
-		shop_log_debug("event %s (%s) handled in %.2f ms", d->event_id, d->event_type,
+		/* One line per event, with the request id of the request that
+		 * caused it: a grep for the id follows it through every worker. */
+		shop_log_info("event %s (%s) handled in %.2f ms", d->event_id, d->event_type,
 		    shop_mono_ms() - t0);
+		shop_metrics_event(w->queue, SHOP_MEV_CONSUMED);
 		if (shop_amqp_ack(r->amqp, d->tag) != 0)
 			amqp_lost(r);
 	} else if (rc == SHOP_EINVAL) {
 		shop_log_error("event %s (%s) cannot be handled: dead-lettered to %s.dlq",
 		    d->event_id, d->event_type, w->queue);
+		shop_metrics_event(w->queue, SHOP_MEV_DEAD);
 		if (shop_amqp_nack(r->amqp, d->tag, false) != 0)
 			amqp_lost(r);
 	} else if (rc == SHOP_EDBDOWN && r->ctx.db) {
+		shop_metrics_event(w->queue, SHOP_MEV_FAILED);
 		db_lost(r, d);
 	} else {
 		retry(r, d, rc);
@@ -371,7 +380,7 @@ int shop_worker_main(const struct shop_worker *w, int argc, char **argv)
 	sigset_t set;
 	char k[128];
 	long long v;
-	bool inited = false, pid_written = false;
+	bool inited = false, pid_written = false, metrics = false;
 	int opt, rc = 1;
 
 	optind = 1;
@@ -453,6 +462,9 @@ int shop_worker_main(const struct shop_worker *w, int argc, char **argv)
 		}
 		pid_written = true;
 	}
+	metrics = shop_metrics_open(shop_conf_get(conf, "shop.metrics_dir", NULL), w->name,
+	    SHOP_METRICS_WORKER) == 0;
+	shop_metrics_queue(w->queue);
 	shop_log_info("started (pid %d, queue %s, prefetch %u, max_attempts %u)", (int)getpid(),
 	    w->queue, r.prefetch, r.max_attempts);
 	loop(&r);
@@ -466,6 +478,8 @@ out:
 		shop_db_free(r.ctx.db);
 	if (r.ctx.arena)
 		shop_arena_free(r.ctx.arena);
+	if (metrics)
+		shop_metrics_close();
 	if (pid_written)
 		unlink(pidfile);
 	if (r.sfd >= 0)

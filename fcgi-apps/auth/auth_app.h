@@ -33,6 +33,8 @@ struct auth_ctx {
 	double user_ttl_ms;          /* a user's status is refetched after this */
 	struct auth_pool *pools;     /* [auth] health_sockets */
 	size_t npools;
+	char *metrics_dir;           /* [shop] metrics_dir, NULL: none */
+	char *nginx_status_socket;   /* [auth] nginx_status_socket, NULL: none */
 };
 
 /* The answer to one subrequest. */
@@ -59,5 +61,11 @@ int auth_user_fetch(struct shop_db *db, struct shop_arena *a, long long id, stru
 int auth_health_parse(struct auth_ctx *ctx, const char *spec);
 /* Answers GET /healthz. */
 void auth_health(struct shop_req *r, struct auth_ctx *ctx);
+
+/* Answers GET /metrics (metrics.c). */
+void auth_metrics(struct shop_req *r, struct auth_ctx *ctx);
+/* Reads nginx's stub_status page s into active, accepted, handled,
+ * requests, reading, writing, waiting. Returns 0, or -1 when s is not one. */
+int auth_nginx_status_parse(const char *s, unsigned long long v[7]);
 
 #endif

@@ -7,6 +7,7 @@ fcgi_apps_auth_shop_auth_SOURCES = \
 	fcgi-apps/auth/cache.c fcgi-apps/auth/cache.h \
 	fcgi-apps/auth/auth_sql.c \
 	fcgi-apps/auth/health.c \
+	fcgi-apps/auth/metrics.c \
 	fcgi-apps/auth/auth_app.h
 fcgi_apps_auth_shop_auth_LDADD = $(shop_ldadd)
 

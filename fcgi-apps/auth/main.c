@@ -1,6 +1,6 @@
 /* shop-auth: nginx's auth_request target. Every request comes to the raw
- * handler (no routing): DOCUMENT_URI /healthz is the health check, anything
- * else is an auth subrequest carrying SHOP_ORIG_METHOD, SHOP_ORIG_URI and
+ * handler (no routing): DOCUMENT_URI /healthz is the health check, /metrics
+ * the Prometheus figures of the whole shop (metrics.c), anything else is an auth subrequest carrying SHOP_ORIG_METHOD, SHOP_ORIG_URI and
  * HTTP_AUTHORIZATION. Answers 200 with X-Shop-User-Id / X-Shop-User-Roles
  * (both left out for an anonymous request), or 401/403 with
  * X-Shop-Auth-Error: INVALID_TOKEN | TOKEN_EXPIRED | UNAUTHENTICATED |
@@ -37,7 +37,17 @@ static void ctx_free(struct auth_ctx *ctx)
 		free(ctx->pools[i].socket);
 	}
 	free(ctx->pools);
+	free(ctx->metrics_dir);
+	free(ctx->nginx_status_socket);
 	free(ctx);
+}
+
+/* A copy of a configuration value, NULL when unset or empty. */
+static char *conf_dup(const struct shop_conf *conf, const char *key)
+{
+	const char *v = shop_conf_get(conf, key, NULL);
+
+	return v && *v ? shop_xstrdup(v) : NULL;
 }
 
 static int auth_init(const struct shop_conf *conf, void **app_ctx)
@@ -64,6 +74,8 @@ static int auth_init(const struct shop_conf *conf, void **app_ctx)
 		ttl = AUTH_USER_TTL_MAX;
 	}
 	ctx->user_ttl_ms = (double)ttl * 1000.0;
+	ctx->metrics_dir = conf_dup(conf, "shop.metrics_dir");
+	ctx->nginx_status_socket = conf_dup(conf, "auth.nginx_status_socket");
 	ctx->tokens = auth_tcache_new(TOKEN_SLOTS);
 	ctx->users = auth_ucache_new(USER_SLOTS);
 	*app_ctx = ctx;
@@ -82,6 +94,10 @@ static void auth_raw(struct shop_req *r)
 
 	if (strcmp(r->path, "/healthz") == 0) {
 		auth_health(r, ctx);
+		return;
+	}
+	if (strcmp(r->path, "/metrics") == 0) {
+		auth_metrics(r, ctx);
 		return;
 	}
 	method = shop_req_param(r, "SHOP_ORIG_METHOD");

@@ -52,3 +52,9 @@ tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
 tests_unit_test_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 TESTS += tests/unit/test_log
+
+check_PROGRAMS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_LDADD = $(shop_ldadd) $(CMOCKA_LIBS)
+tests_unit_test_metrics_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+TESTS += tests/unit/test_metrics

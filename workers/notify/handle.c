@@ -54,6 +54,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/outbox.h"
 #include "lib/util.h"
 #include "workers/notify/notify_worker.h"
@@ -598,6 +599,7 @@ static int deliver(struct note *n)
 	n->attempts++;
 	rc = nw_deliver_send(&s->dlv, n->id, n->recipient, msg.p, msg.len, &res);
 	if (rc == 0) {
+		shop_metrics_email_sent();
 		/* The outcome, at once: nothing may sit between the send and this commit. */
 		rc = record_sent(n, s->dlv.mode == NW_DELIVER_SPOOL ? "to the spool" : "by SMTP");
 		goto out;

@@ -31,6 +31,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/topology.h"
 #include "lib/util.h"
 #include "workers/outbox-relay/relay.h"
@@ -111,7 +112,7 @@ int main(int argc, char **argv)
 	struct relay_thread threads[MAX_SCHEMAS];
 	struct shop_conf *conf = NULL;
 	struct relay_opts *o;
-	bool topology_only = false, pid_written = false;
+	bool topology_only = false, pid_written = false, metrics = false;
 	size_t nschemas = 0;
 	long long batch, poll_ms;
 	sigset_t set;
@@ -186,6 +187,8 @@ int main(int argc, char **argv)
 			goto out;
 		pid_written = true;
 	}
+	metrics = shop_metrics_open(shop_conf_get(conf, "shop.metrics_dir", NULL), NAME,
+	    SHOP_METRICS_WORKER) == 0;
 
 	/* Blocked before the threads start, so that they inherit it. */
 	sigemptyset(&set);
@@ -226,6 +229,8 @@ int main(int argc, char **argv)
 			pthread_join(threads[i].tid, NULL);
 	shop_log_info("stopped");
 out:
+	if (metrics)
+		shop_metrics_close();
 	if (pid_written)
 		unlink(pidfile);
 	if (o->stop_fd >= 0)

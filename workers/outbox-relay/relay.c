@@ -23,6 +23,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/topology.h"
 #include "lib/util.h"
 #include "workers/outbox-relay/relay.h"
@@ -31,6 +32,7 @@
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
 #define CONFIRM_TIMEOUT_MS 15000
+#define BACKLOG_EVERY_MS 1000
 
 struct relay {
 	const struct relay_opts *o;
@@ -46,6 +48,7 @@ struct relay {
 	bool amqp_down;
 	unsigned db_backoff;
 	bool db_down;
+	double measured_at;     /* the backlog's last measurement (metrics) */
 };
 
 struct mark {
@@ -171,6 +174,21 @@ static int mark_sent(struct shop_db *db, void *arg)
 	return 0;
 }
 
+/* The schema's backlog for the metrics, at most once a second. */
+static void measure_backlog(struct relay *r)
+{
+	struct shop_rows rows;
+	double now = shop_mono_ms();
+
+	if (now < r->measured_at + BACKLOG_EVERY_MS)
+		return;
+	r->measured_at = now;
+	if (shop_db_query(r->db, r->arena, &rows, RELAY_SQL_BACKLOG, "") != 0 || rows.n != 1)
+		return;
+	shop_metrics_outbox(r->schema, shop_row_int(&rows.row[0], 0),
+	    shop_row_null(&rows.row[0], 1) ? 0.0 : (double)shop_row_int(&rows.row[0], 1) / 1000.0);
+}
+
 /* One round. Returns the number of rows published and marked, or -1 when
  * the round could not run (the caller has waited already). */
 static long round_once(struct relay *r)
@@ -227,6 +245,7 @@ static long round_once(struct relay *r)
 			db_failed(r, rc, "marking rows sent");
 			return -1;
 		}
+		shop_metrics_outbox_published(r->schema, k);
 	}
 	shop_log_debug("%s: published %zu events (ids %lld..%lld): read %.1f ms, publish and"
 	    " confirms %.1f ms, mark sent %.1f ms", r->schema, k, k ? r->ids[0] : 0,
@@ -264,6 +283,9 @@ void *relay_thread_main(void *arg)
 	while (!stopping(&r)) {
 		long done;
 
+		/* Also while the broker is away: that is when the backlog grows. */
+		measure_backlog(&r);
+		shop_arena_reset(r.arena);
 		if (!amqp_ready(&r)) {
 			idle(&r, r.amqp_at - shop_mono_ms());
 			continue;

@@ -19,9 +19,15 @@
 	" FROM " schema ".outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?"
 #define MARK_SENT(schema) \
 	"UPDATE " schema ".outbox SET sent_at = UTC_TIMESTAMP(3) WHERE id = ? AND sent_at IS NULL"
+/* For the metrics, once a second: both halves read ix_outbox_unsent. */
+#define BACKLOG(schema) \
+	"SELECT COUNT(*), (SELECT TIMESTAMPDIFF(MICROSECOND, occurred_at, UTC_TIMESTAMP(6)) DIV 1000" \
+	" FROM " schema ".outbox WHERE sent_at IS NULL ORDER BY id LIMIT 1)" \
+	" FROM " schema ".outbox WHERE sent_at IS NULL"
 #define RELAY_SQL(schema) { \
 	[RELAY_SQL_PENDING] = PENDING(schema), \
 	[RELAY_SQL_MARK_SENT] = MARK_SENT(schema), \
+	[RELAY_SQL_BACKLOG] = BACKLOG(schema), \
 }
 
 static const char *const identity_sql[RELAY_SQL_COUNT] = RELAY_SQL("shop_identity");
