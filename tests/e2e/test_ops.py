@@ -475,3 +475,47 @@ def prometheus_scrapes(t):
             proc.wait()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _secret_values():
+    """Every generated secret of the stack: database and broker passwords, the
+    webhook secret, the body lines of the JWT private keys."""
+    out = {}
+    sdir = os.path.join(SHOP_VAR, "secrets")
+    for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+        # root.cnf repeats db-root; the demo logins are printed on purpose
+        # by ./shop up (var/demo-logins.json), they are not the shop's secrets
+        if name.endswith(".cnf") or name.startswith("demo-"):
+            continue
+        with open(os.path.join(sdir, name)) as f:
+            out["secrets/" + name] = f.read().strip()
+    ws = os.path.join(SHOP_VAR, "webhook-secret")
+    if os.path.exists(ws):
+        out["webhook-secret"] = open(ws).read().strip()
+    kdir = os.path.join(SHOP_VAR, "keys")
+    for name in sorted(os.listdir(kdir)) if os.path.isdir(kdir) else []:
+        if name.endswith(".key"):
+            lines = [ln for ln in open(os.path.join(kdir, name)).read().split("\n")
+                     if ln and not ln.startswith("-----")]
+            if lines:
+                out["keys/" + name] = max(lines, key=len)
+    return {k: v for k, v in out.items() if len(v) >= 12}
+
+
+@test
+def secrets_never_logged(t):
+    """No generated secret appears in any log of the stack (apps, workers,
+    nginx, MariaDB, RabbitMQ) nor in what ./shop printed while starting it."""
+    secrets = _secret_values()
+    t.ok(len(secrets) >= 5, "secrets found: %r" % sorted(secrets))
+    logdir = stack_env("SHOP_LOG_DIR") or os.path.join(SHOP_VAR, "log")
+    files = [os.path.join(logdir, f) for f in os.listdir(logdir)]
+    files += [os.path.join(SHOP_VAR, f) for f in os.listdir(SHOP_VAR) if f.endswith(".log")]
+    t.ok(len(files) >= 10, "log files: %d" % len(files))
+    for path in files:
+        if not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            data = f.read()
+        for name, value in secrets.items():
+            t.ok(value.encode() not in data, "%s appears in %s" % (name, path))
