@@ -127,4 +127,22 @@ rc=$?
 if [ "$rc" -ne 0 ]; then
 	show_logs
 fi
+# A graceful stop, then the logs read for sanitizer reports: in a build with
+# --enable-sanitizers every program writes its AddressSanitizer, LeakSanitizer
+# (at exit) and UndefinedBehaviorSanitizer findings to its log.
+if [ "${SHOP_E2E_KEEP:-0}" != 1 ]; then
+	sh "$stack" stop "$dir" >"$dir.stop.log" 2>&1 ||
+		{ echo "# stack.sh stop failed:"; sed 's/^/#   /' "$dir.stop.log"; }
+	found=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' \
+	    "${SHOP_LOG_DIR:-$dir/log}"/*.log 2>/dev/null || true)
+	if [ -n "$found" ]; then
+		echo "Bail out! sanitizer reports in: $found"
+		for f in $found; do
+			echo "# --- $f"
+			grep -E -A25 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: ' "$f" |
+			    head -n 60 | sed 's/^/#   /'
+		done
+		rc=1
+	fi
+fi
 exit $rc
