@@ -16,13 +16,10 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/pool.h"
+#include "lib/serve.h"
 #include "lib/util.h"
 
 #define ARENA_CHUNK (16 * 1024)
-
-/* The request layer's entry (lib/req.c). */
-void shop_req_serve(FCGX_Request *fr, const struct shop_app *app, struct shop_arena *arena,
-    struct shop_db *db, const struct shop_conf *conf, void *app_ctx, void *thread_ctx);
 
 struct run {
 	const struct shop_app *app;

@@ -28,8 +28,8 @@
 #include "lib/db.h"
 #include "lib/err.h"
 #include "lib/log.h"
-#include "lib/metrics.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 
 #define MAX_PARAMS 64
 #define TX_ATTEMPTS 5

@@ -467,7 +467,9 @@ static int get_int(json_object *o, const char *name, bool *present, long long *o
 		return SHOP_EAUTH;
 	errno = 0;
 	*out = json_object_get_int64(v);
-	if (errno != 0)
+	/* json-c clamps values beyond 64 bits to the limits: such an exp
+	 * would never expire. */
+	if (errno != 0 || *out == INT64_MAX || *out == INT64_MIN)
 		return SHOP_EAUTH;
 	*present = true;
 	return 0;

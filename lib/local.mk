@@ -11,7 +11,7 @@ lib_libshop_a_SOURCES = \
 	lib/cursor.c lib/cursor.h \
 	lib/auth.c lib/auth.h \
 	lib/db.c lib/db.h \
-	lib/req.c lib/req.h \
+	lib/req.c lib/req.h lib/serve.h \
 	lib/app.c lib/app.h \
 	lib/pool.c lib/pool.h \
 	lib/jwt.c lib/jwt.h \

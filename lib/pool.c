@@ -56,10 +56,10 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
-#include "lib/metrics.h"
-#include "lib/util.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/pool.h"
+#include "lib/util.h"
 
 #define LISTEN_BACKLOG 1024
 #define IO_TIMEOUT_S 30          /* SO_RCVTIMEO/SO_SNDTIMEO on connections */

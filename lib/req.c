@@ -21,14 +21,11 @@
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/log.h"
-#include "lib/metrics.h"
 #include "lib/mem.h"
+#include "lib/metrics.h"
 #include "lib/req.h"
+#include "lib/serve.h"
 #include "lib/util.h"
-
-/* The layer's entry point, used by app.c only. */
-void shop_req_serve(FCGX_Request *fr, const struct shop_app *app, struct shop_arena *arena,
-    struct shop_db *db, const struct shop_conf *conf, void *app_ctx, void *thread_ctx);
 
 struct res_header {
 	const char *name, *value;

@@ -8,3 +8,4 @@ include $(srcdir)/tests/e2e/local.mk
 include $(srcdir)/tests/docs/local.mk
 include $(srcdir)/tests/fuzz/local.mk
 include $(srcdir)/tests/fault/local.mk
+include $(srcdir)/tests/valgrind/local.mk

@@ -66,6 +66,13 @@ static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 		}
 		v = (v << 6) | (s[i] & 0x3F);
 	}
+	/* Overlong forms, surrogates and code points beyond U+10FFFF are bad
+	 * bytes too: none of them may reach the expression. */
+	if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
+	    (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF) {
+		*cp = 0xFFFD;
+		return 1;
+	}
 	*cp = v;
 	return len;
 }
