@@ -64,6 +64,8 @@
 #define LISTEN_BACKLOG 1024
 #define IO_TIMEOUT_S 30          /* SO_RCVTIMEO/SO_SNDTIMEO on connections */
 #define STOP_GRACE_MS 10000      /* master: SIGKILL the workers after this */
+#define DRAIN_MS 3000            /* a stopping worker serves its kept connections this long */
+#define DRAIN_POLL_MS 50
 #define YOUNG_MS 1000            /* a worker dying this soon gets a back-off */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -95,6 +97,7 @@ struct worker {
 	int *q;                    /* ring of connection fds with a request ready */
 	size_t qcap, qhead, qlen;
 	bool closing;              /* no more re-arming: handlers close kept connections */
+	size_t nconn;              /* connections open (accepted, not yet closed) */
 	unsigned char *state;      /* enum conn_state by fd */
 	size_t nstate;
 	unsigned ready;            /* handler threads through thread_init */
@@ -184,6 +187,15 @@ static bool readable_now(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
+/* A connection ended (closed by libfcgi or by us). */
+static void conn_gone(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->nconn--;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, .data.fd = fd };
@@ -196,6 +208,7 @@ static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 			if (req->ipcFd >= 0)
 				close(req->ipcFd);
 			req->ipcFd = -1;
+			conn_gone(w);
 			return;
 		}
 		shop_metrics_busy(1);
@@ -203,8 +216,10 @@ static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 		shop_metrics_busy(-1);
 		drain_stdin(req);
 		FCGX_Finish_r(req);
-		if (req->ipcFd < 0)
-			return; /* closed by libfcgi: no keep-alive, or an I/O error */
+		if (req->ipcFd < 0) {
+			conn_gone(w); /* closed by libfcgi: no keep-alive, or an I/O error */
+			return;
+		}
 		req->ipcFd = -1;
 
 		pthread_mutex_lock(&w->mu);
@@ -216,6 +231,7 @@ static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 			}
 			shop_log_error("worker: epoll re-arm: %s", strerror(errno));
 			state_set(w, fd, C_FREE);
+			w->nconn--;
 			pthread_mutex_unlock(&w->mu);
 			close(fd);
 			return;
@@ -226,6 +242,7 @@ static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 		if (!readable_now(fd)) {
 			pthread_mutex_lock(&w->mu);
 			state_set(w, fd, C_FREE);
+			w->nconn--;
 			pthread_mutex_unlock(&w->mu);
 			close(fd);
 			return;
@@ -314,6 +331,8 @@ static bool accept_some(struct worker *w)
 			shop_log_error("worker: epoll add: %s", strerror(errno));
 			state_set(w, fd, C_FREE);
 			close(fd);
+		} else {
+			w->nconn++;
 		}
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -340,6 +359,35 @@ static void queue_ready(struct worker *w, const struct epoll_event *evs, int n)
 		enqueue(w, fd);
 	}
 	pthread_mutex_unlock(&w->mu);
+}
+
+/* Serves the kept connections until none is open or DRAIN_MS passed. */
+static void drain(struct worker *w, struct epoll_event *evs)
+{
+	double deadline = mono_ms() + DRAIN_MS;
+	uint64_t v;
+	size_t open;
+	int n;
+
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		open = w->nconn;
+		pthread_mutex_unlock(&w->mu);
+		if (open == 0 || mono_ms() >= deadline)
+			break;
+		n = epoll_wait(w->epfd, evs, MAX_EVENTS, DRAIN_POLL_MS);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.fd == w->evfd && read(w->evfd, &v, sizeof(v)) < 0 &&
+			    errno != EAGAIN)
+				shop_log_error("worker: eventfd read: %s", strerror(errno));
+		if (n > 0)
+			queue_ready(w, evs, n);
+	}
+	if (open > 0)
+		shop_log_info("worker %d: %zu kept connection(s) still open after %d ms: closing"
+		    " the idle ones", (int)getpid(), open, DRAIN_MS);
 }
 
 /* Runs until the stop flag is set. Returns 0, or 1 when epoll failed. */
@@ -378,12 +426,18 @@ static int event_loop(struct worker *w)
 		}
 	}
 
-	/* Stop: no more accepting; serve what is already readable; close the
-	 * idle connections; handlers finish what they hold and close it. */
+	/* Stop: no more accepting (the pool's other processes take the new
+	 * connections). The web server may be sending a request on a kept
+	 * connection at any instant, so closing one races with it: keep
+	 * serving them until the web server closes them (nginx: upstream
+	 * keepalive_timeout), for DRAIN_MS at most. Then serve what is
+	 * readable, close the idle ones; handlers finish what they hold and
+	 * close it. */
 	if (paused_until == 0)
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
 	close(w->lfd);
 	w->lfd = -1;
+	drain(w, evs);
 	n = epoll_wait(w->epfd, evs, MAX_EVENTS, 0);
 	if (n > 0)
 		queue_ready(w, evs, n);
@@ -394,6 +448,7 @@ static int event_loop(struct worker *w)
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, (int)fd, NULL);
 		close((int)fd);
 		w->state[fd] = C_FREE;
+		w->nconn--;
 	}
 	w->closing = true;
 	pthread_cond_broadcast(&w->cv);
