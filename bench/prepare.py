@@ -37,13 +37,20 @@ class Client:
         self.conn = None
 
     def call(self, method, path, body=None, token=None, headers=None):
-        h = {"Accept": "application/json"}
+        h = {}
         if body is not None:
             body = json.dumps(body).encode()
             h["Content-Type"] = "application/json"
         if token:
             h["Authorization"] = "Bearer " + token
         h.update(headers or {})
+        return self.call_raw(method, path, body, h)
+
+    def call_raw(self, method, path, body, headers):
+        """body: bytes or None, sent as they are with headers. Returns
+        (status, parsed JSON or None)."""
+        h = {"Accept": "application/json"}
+        h.update(headers)
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)

@@ -6,7 +6,13 @@
         line names STACKDIR, and their children: nginx's workers, the pools'
         processes) and of wrk, the machine's total CPU time (/proc/stat), and
         the sizes of the logs.
-    probe.py report STACKDIR BEFORE.json AFTER.json CLIENT_CPU_SECONDS [URI_PREFIX]
+    probe.py brief BEFORE.json AFTER.json [CLIENT_CPU_SECONDS]
+        One line: the CPU time of the stack, of the load client and of the
+        rest of the machine (other tenants) over the window, in % of one core;
+        then "PATH_SECONDS s": the CPU seconds of the request path (nginx, the
+        pools, MariaDB, the peers: the stack less its background workers,
+        RabbitMQ and the SMTP sink).
+    probe.py report STACKDIR BEFORE.json AFTER.json CLIENT_CPU_SECONDS [REQUESTS]
         One line per source, for the window between the two snapshots:
           cpu: each component's share of ONE core (100% = a core busy for the
                whole window), the stack's total, the load client's (wrk or
@@ -14,13 +20,19 @@
                "others" = the rest of the machine's busy time (other tenants
                of a shared machine)
           nginx: request_time and upstream_response_time, p50/p99, of the
-               POSTs to URI_PREFIX (default /api/v1/orders) in the access log
+               REQUESTS in the access log: "[METHOD ]PATH" (method POST
+               unless given; a PATH ending in "/" matches every path under
+               it, else exactly that path without its query; default
+               "POST /api/v1/orders")
           mariadb: statements, commits, rollbacks, deadlocks and InnoDB
                row-lock waits (count, total time) in the window (SHOW
                GLOBAL STATUS; also what the workers did meanwhile)
           orders app: duration_ms p50/p99/mean of POST /api/v1/orders
                (orders.log), and the handler threads busy on average
           payments app: the same for POST /api/v1/payments
+          catalog app: the same for GET /api/v1/products/{id} and
+               GET /api/v1/products (catalog.log)
+          identity app: the same for GET /api/v1/users/me (identity.log)
           auth: the same for the auth subrequests (auth.log)
         request_time - upstream_response_time is nginx plus the auth
         subrequest; upstream - app duration is the wait for a pool thread and
@@ -34,7 +46,8 @@ import subprocess
 import sys
 import time
 
-LOGS = ("nginx-access.log", "orders.log", "auth.log", "payments.log")
+LOGS = ("nginx-access.log", "orders.log", "auth.log", "payments.log", "catalog.log",
+        "identity.log")
 STATUS = ("Questions", "Com_commit", "Com_rollback", "Innodb_row_lock_waits",
           "Innodb_row_lock_time", "Innodb_deadlocks")
 
@@ -44,7 +57,14 @@ GROUPS = (  # comm prefix -> component
     ("shop-identity", "identity"), ("shop-cart", "cart"), ("beam.smp", "rabbitmq"),
     ("shop-outbox-rel", "relay"), ("shop-order-work", "order-worker"),
     ("shop-inventory", "inventory"), ("shop-payment-si", "payment-sim"),
+    ("shop-shipping-w", "shipping-worker"), ("shop-notify-wor", "notify-worker"),
+    ("shop-payments-w", "payments-worker"), ("shop-shipping", "shipping"),
+    ("shop-notify", "notify"), ("shop-bench-hell", "hello"), ("php-fpm", "php-fpm"),
 )
+# By command line: the harness's SMTP sink; the benchmark's own Python clients
+# (their CPU time is the load client's, measured by the caller) are left out.
+CMD_GROUPS = (("smtp_sink.py", "smtp-sink"),)
+CLIENTS = ("bench/paid.py", "bench/webhooks.py", "bench/visible.py", "bench/prepare.py")
 
 
 def proc_stat(pid):
@@ -67,7 +87,8 @@ def snap(stackdir, out):
                 cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
         except (OSError, ValueError, IndexError):
             continue
-        procs[p] = {"comm": comm, "ppid": ppid, "ticks": ticks, "mine": stackdir in cmd}
+        procs[p] = {"comm": comm, "ppid": ppid, "ticks": ticks, "mine": stackdir in cmd,
+                    "cmd": cmd[:300]}
     # children of the stack's processes (nginx workers rename themselves)
     for p, v in procs.items():
         if not v["mine"] and str(v["ppid"]) in procs and procs[str(v["ppid"])]["mine"]:
@@ -127,22 +148,26 @@ def window_lines(stackdir, name, a, b):
     return out
 
 
-def report(stackdir, before, after, client_cpu="0", prefix="/api/v1/orders"):
-    with open(before) as f:
-        a = json.load(f)
-    with open(after) as f:
-        b = json.load(f)
+def cpu_split(a, b, client_cpu):
+    """CPU ticks of the window: ({component: ticks}, stack total, client,
+    others, machine busy), and the window's length in seconds."""
     secs = max(1e-6, b["time"] - a["time"])
     hz = b["hz"]
     comp = {}
     for p, v in b["procs"].items():
         t0 = a["procs"].get(p, {}).get("ticks", 0) if a["procs"].get(p, {}).get("comm") == v["comm"] else 0
         d = v["ticks"] - t0
+        cmd = v.get("cmd", "")
+        if any(c in cmd for c in CLIENTS):
+            continue
         name = "other"
         for pre, g in GROUPS:
             if v["comm"].startswith(pre):
                 name = g
                 break
+        for pre, g in CMD_GROUPS:
+            if pre in cmd:
+                name = g
         comp[name] = comp.get(name, 0) + d
     ours = sum(comp.values())
     client = float(client_cpu or 0) * hz
@@ -150,15 +175,56 @@ def report(stackdir, before, after, client_cpu="0", prefix="/api/v1/orders"):
     busy = lambda c: sum(c) - c[3] - c[4]
     machine = busy(b["cpu"]) - busy(a["cpu"])
     others = max(0, machine - ours - client)
-    share = lambda t: "%d%%" % round(100.0 * t / hz / secs)
+    return comp, ours, client, others, machine, secs
+
+
+def share_of(t, hz, secs):
+    return "%d%%" % round(100.0 * t / hz / secs)
+
+
+# The background: what runs whether requests come or not (polling,
+# consumers), left out of a request's own CPU time.
+BACKGROUND = ("relay", "order-worker", "inventory", "payment-sim", "payments-worker",
+              "shipping-worker", "notify-worker", "rabbitmq", "smtp-sink")
+
+
+def brief(before, after, client_cpu="0"):
+    """Two lines: the stack's, the client's and the other tenants' CPU over
+    the window, in % of one core; then "PATH_SECONDS s": the CPU seconds of
+    everything that serves requests (the stack less its BACKGROUND)."""
+    with open(before) as f:
+        a = json.load(f)
+    with open(after) as f:
+        b = json.load(f)
+    comp, ours, client, others, machine, secs = cpu_split(a, b, client_cpu)
+    share = lambda t: share_of(t, b["hz"], secs)
+    path = sum(v for k, v in comp.items() if k not in BACKGROUND)
+    print("stack %s, client %s, others %s" % (share(ours), share(client), share(others)))
+    print("PATH_SECONDS %.3f" % (path / float(b["hz"])))
+
+
+def report(stackdir, before, after, client_cpu="0", requests="POST /api/v1/orders"):
+    with open(before) as f:
+        a = json.load(f)
+    with open(after) as f:
+        b = json.load(f)
+    comp, ours, client, others, machine, secs = cpu_split(a, b, client_cpu)
+    hz = b["hz"]
+    share = lambda t: share_of(t, hz, secs)
     parts = ["%s %s" % (k, share(v)) for k, v in sorted(comp.items(), key=lambda kv: -kv[1]) if v > 0]
     print("cpu (%% of one core over %.1f s): %s; stack total %s; load client %s; "
           "others on the machine %s; machine busy %s of %d00%%"
           % (secs, ", ".join(parts), share(ours), share(client), share(others), share(machine),
              os.cpu_count()))
 
-    acc = [x for x in window_lines(stackdir, "nginx-access.log", a, b)
-           if x.get("method") == "POST" and str(x.get("uri", "")).split("?")[0] == prefix]
+    method, _, prefix = requests.rpartition(" ")
+    method = method or "POST"
+
+    def wanted(x):
+        path = str(x.get("uri", "")).split("?")[0]
+        return x.get("method") == method and (path.startswith(prefix) if prefix.endswith("/")
+                                              else path == prefix)
+    acc = [x for x in window_lines(stackdir, "nginx-access.log", a, b) if wanted(x)]
     rt = [float(x["request_time"]) * 1000 for x in acc if x.get("request_time") not in (None, "")]
     ut = []
     for x in acc:
@@ -167,21 +233,25 @@ def report(stackdir, before, after, client_cpu="0", prefix="/api/v1/orders"):
             ut.append(sum(float(t) for t in u.replace(":", ",").split(",") if t.strip() not in ("", "-")) * 1000)
         except ValueError:
             pass
-    print("nginx (%d POST %s): request_time p50 %s / p99 %s ms; upstream_response_time p50 %s / p99 %s ms"
-          % (len(acc), prefix, fmt_ms(pct(rt, 50)), fmt_ms(pct(rt, 99)), fmt_ms(pct(ut, 50)),
+    print("nginx (%d %s %s): request_time p50 %s / p99 %s ms; upstream_response_time p50 %s / p99 %s ms"
+          % (len(acc), method, prefix, fmt_ms(pct(rt, 50)), fmt_ms(pct(rt, 99)), fmt_ms(pct(ut, 50)),
              fmt_ms(pct(ut, 99))))
     sa, sb = a.get("status", {}), b.get("status", {})
     if sa and sb:
         d = {k: sb.get(k, 0) - sa.get(k, 0) for k in STATUS}
         n = max(1, len(acc))
         waits = d["Innodb_row_lock_waits"]
-        print("mariadb: %d statements (%.1f per POST), %d commits, %d rollbacks, %d deadlocks; "
+        print("mariadb: %d statements (%.1f per request), %d commits, %d rollbacks, %d deadlocks; "
               "row-lock waits %d, %d ms in all (%.1f ms each)"
               % (d["Questions"], d["Questions"] / n, d["Com_commit"], d["Com_rollback"],
                  d["Innodb_deadlocks"], waits, d["Innodb_row_lock_time"],
                  d["Innodb_row_lock_time"] / waits if waits else 0.0))
     for log, label, want in (("orders.log", "orders app", "POST /api/v1/orders"),
                              ("payments.log", "payments app", "POST /api/v1/payments"),
+                             ("payments.log", "payments app", "POST /api/v1/payments/webhook"),
+                             ("catalog.log", "catalog app", "GET /api/v1/products/{id}"),
+                             ("catalog.log", "catalog app", "GET /api/v1/products"),
+                             ("identity.log", "identity app", "GET /api/v1/users/me"),
                              ("auth.log", "auth subrequest", "AUTH")):
         rows = [x for x in window_lines(stackdir, log, a, b)
                 if x.get("route") == want and "duration_ms" in x]
@@ -215,6 +285,8 @@ def epoch(t):
 def main():
     if len(sys.argv) >= 4 and sys.argv[1] == "snap":
         snap(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "brief":
+        brief(*sys.argv[2:5])
     elif len(sys.argv) >= 6 and sys.argv[1] == "report":
         report(*sys.argv[2:7])
     else:

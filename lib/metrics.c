@@ -197,7 +197,10 @@ void shop_metrics_proc_set(unsigned slot, pid_t pid)
 {
 	if (slot >= PROC_SLOTS)
 		return;
-	atomic_store(&M->proc[slot].busy, 0);
+	/* The busy count starts again only with the slot empty: once the
+	 * process runs, it may already be counting. */
+	if (pid == 0)
+		atomic_store(&M->proc[slot].busy, 0);
 	atomic_store(&M->proc[slot].pid, (int32_t)pid);
 }
 

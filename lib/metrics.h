@@ -31,9 +31,10 @@ int shop_metrics_open(const char *dir, const char *program, enum shop_metrics_ki
 void shop_metrics_close(void);
 
 /* Pools: the configured shape (master, once), each worker process's slot
- * (master: pid when it starts it, 0 when it is gone; the slot's busy count
- * starts at 0 again), the slot of the calling process (the worker process,
- * after fork) and a handler thread entering (+1) or leaving (-1) a request. */
+ * (master: 0 before it forks one and when it is gone, which sets the
+ * slot's busy count to 0; the pid once forked), the slot of the calling
+ * process (the worker process, after fork) and a handler thread entering
+ * (+1) or leaving (-1) a request. */
 void shop_metrics_pool_shape(unsigned procs, unsigned threads);
 void shop_metrics_proc_set(unsigned slot, pid_t pid);
 void shop_metrics_proc_self(unsigned slot);

@@ -630,7 +630,10 @@ out:
 static void spawn(const struct shop_pool_opts *o, struct slot *s, int lfd)
 {
 	pid_t master = getpid();
-	pid_t pid = fork();
+	pid_t pid;
+
+	shop_metrics_proc_set(s->index, 0);
+	pid = fork();
 
 	if (pid == 0) {
 		shop_metrics_proc_self((unsigned)s->index);

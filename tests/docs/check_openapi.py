@@ -866,8 +866,9 @@ def nginx_prefix_locations(root):
         with open(path, encoding='utf-8', errors='replace') as f:
             src = f.read()
         for mod, loc, body in _nginx_blocks(src):
-            if mod not in ('', '^~') or loc == '/' or loc.startswith('/api/') or loc.startswith('/_'):
-                continue
+            if mod not in ('', '^~') or loc == '/' or loc.startswith('/api/') or loc.startswith('/_') \
+                    or loc.startswith('@'):
+                continue  # (a named location: only nginx itself goes there)
             pats = [m.group(1).strip('"\'') for m in _URI_FILTER.finditer(body)]
             out.setdefault(loc, []).extend(pats)
     return out

@@ -197,7 +197,12 @@ def categories_and_descendants(t):
             r = get(API + "/products" + qs(category=cat["id"]))
             return r.status == 200 and [x.get("id") for x in list_items(r) or []] == [prod["id"]]
         t.ok(poll(found), "?category=<%s> does not list exactly the product below it" % what)
-    listed = {c.get("id"): c for c in flatten_categories(get(API + "/categories")) or []}
+    # Public reads may come from nginx's microcache: a write shows within 1 s (API.md).
+    def all_listed():
+        listed = {c.get("id"): c for c in flatten_categories(get(API + "/categories")) or []}
+        return listed if all(x["id"] in listed for x in (P, C, G)) else None
+    listed = poll(all_listed, timeout=1.2) or \
+        {c.get("id"): c for c in flatten_categories(get(API + "/categories")) or []}
     for x in (P, C, G):
         if t.isin(x["id"], listed, "new category in GET /categories"):
             t.eq(listed[x["id"]].get("parent_id"), x.get("parent_id"), "parent_id in GET /categories")

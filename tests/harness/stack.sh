@@ -273,6 +273,9 @@ clean)
 		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$pat" && kill -KILL "$p" 2>/dev/null || true
 	done
 	exec 9>&-
+	# nginx's microcache in memory (./shop's render_nginx records where)
+	mc=; [ -r "$dir/run/microcache" ] && read -r mc < "$dir/run/microcache" || true
+	case $mc in /dev/shm/shop-microcache-*) rm -rf "$mc" ;; esac
 	rm -rf "$dir" ;;
 *) usage ;;
 esac

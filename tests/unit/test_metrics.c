@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,7 +112,7 @@ static void forked_processes_add_up(void **state)
 
 static void busy_threads_of_live_processes(void **state)
 {
-	int programs, fds[2];
+	int programs, fds[2], hold[2];
 	char *text, c;
 	pid_t pid;
 
@@ -119,9 +120,15 @@ static void busy_threads_of_live_processes(void **state)
 	assert_int_equal(shop_metrics_open(dir, "orders", SHOP_METRICS_POOL), 0);
 	shop_metrics_pool_shape(1, 4);
 	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe(hold), 0);
+	shop_metrics_proc_set(0, 0); /* as the pool's master does before it forks */
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		/* Counts at once (before the parent records its pid), tells the
+		 * parent, then lives until the parent closes hold (or exits). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(hold[1]);
 		shop_metrics_proc_self(0);
 		shop_metrics_busy(1);
 		shop_metrics_busy(1);
@@ -129,17 +136,19 @@ static void busy_threads_of_live_processes(void **state)
 		c = 'x';
 		if (write(fds[1], &c, 1) != 1)
 			_exit(1);
-		pause();
+		while (read(hold[0], &c, 1) > 0)
+			;
 		_exit(0);
 	}
-	shop_metrics_proc_set(0, pid);
+	close(hold[0]);
 	assert_int_equal(read(fds[0], &c, 1), 1);
+	shop_metrics_proc_set(0, pid);
 	text = render(&programs);
 	assert_int_equal(sample(text, "shop_pool_processes{app=\"orders\",state=\"running\"}"), 1);
 	assert_int_equal(sample(text, "shop_pool_threads{app=\"orders\",state=\"busy\"}"), 1);
 	assert_int_equal(sample(text, "shop_pool_threads{app=\"orders\",state=\"idle\"}"), 3);
 	free(text);
-	kill(pid, SIGKILL);
+	close(hold[1]);
 	waitpid(pid, NULL, 0);
 	/* respawned in the slot: its busy count starts again */
 	shop_metrics_proc_set(0, 0);
