@@ -64,7 +64,7 @@
 #define LISTEN_BACKLOG 1024
 #define IO_TIMEOUT_S 30          /* SO_RCVTIMEO/SO_SNDTIMEO on connections */
 #define STOP_GRACE_MS 10000      /* master: SIGKILL the workers after this */
-#define DRAIN_MS 3000            /* a stopping worker serves its kept connections this long */
+#define DRAIN_MS 8000            /* a stopping worker serves its kept connections this long */
 #define DRAIN_POLL_MS 50
 #define YOUNG_MS 1000            /* a worker dying this soon gets a back-off */
 #define BACKOFF_MIN_MS 100

@@ -207,8 +207,8 @@ def expected_4xx(r):
     return False
 
 
-# A whole pool's graceful stop: its drain lasts 3 s at most (lib/pool.c).
-STOP_RACE = 4.0
+# A whole pool's graceful stop: its drain lasts 8 s at most (lib/pool.c).
+STOP_RACE = 9.0
 
 
 def judge(res, reqs, allow=lambda r: None):
