@@ -94,7 +94,7 @@ static int self_slot = -1;
 
 static void init_other(struct key *k)
 {
-	strcpy(k->text, "other");
+	snprintf(k->text, sizeof(k->text), "other");
 	atomic_store(&k->state, K_READY);
 }
 

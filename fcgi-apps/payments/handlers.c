@@ -187,14 +187,55 @@ static int create_tx(struct shop_db *db, void *arg)
 	return rc < 0 ? rc : 0;
 }
 
-/* The envelope of a refusal about the order (field order_id). */
-static json_object *refusal(int status, const char *message, const char *code, const char *detail)
+int pay_idem_begin(struct shop_req *r, struct shop_idem *key)
 {
-	json_object *errs = json_object_new_array();
+	int rc;
 
-	json_object_array_add(errs, shop_json_error_item("order_id", code, detail));
-	return shop_json_error(status, message, errs);
+	if (shop_idem_start(r, key) != 0)
+		return 1; /* answered 400 */
+	rc = shop_idem_replay(r, &pay_idem_stmts, key);
+	if (rc < 0)
+		shop_res_fail(r, rc);
+	return rc != 0;
 }
+
+void pay_idem_answer(struct shop_req *r, struct shop_idem *key, int rc, const char *text,
+    size_t len, const struct pay_refusal *refusals, const char *field, int idem_taken)
+{
+	const struct pay_refusal *f;
+	json_object *errs;
+
+	if (rc == 0) {
+		shop_res_raw(r, 202, "application/json", text, len);
+		return;
+	}
+	if (rc == idem_taken) {
+		/* A concurrent request with this key acted first: its answer is
+		 * ours. (A loser with the same key but refused finds the
+		 * winner's key through shop_idem_refuse too.) */
+		shop_idem_answer_winner(r, &pay_idem_stmts, key);
+		return;
+	}
+	for (f = refusals; f->rc != 0; f++) {
+		if (f->rc != rc)
+			continue;
+		errs = json_object_new_array();
+		json_object_array_add(errs, shop_json_error_item(field, f->code, f->detail));
+		shop_idem_refuse(r, &pay_idem_stmts, key, shop_json_error(f->status, f->message, errs));
+		return;
+	}
+	shop_res_fail(r, rc);
+}
+
+static const struct pay_refusal create_refusals[] = {
+	{ REFUSE_NOT_FOUND, 404, "Order not found", "NOT_FOUND", NULL },
+	{ REFUSE_NOT_PAYABLE, 409, "The order cannot be paid", "ORDER_NOT_PAYABLE",
+	  "only an order in PENDING_PAYMENT can be paid" },
+	{ REFUSE_IN_PROGRESS, 409, "A payment of this order is in progress", "PAYMENT_IN_PROGRESS",
+	  NULL },
+	{ REFUSE_ALREADY_PAID, 409, "The order is already paid", "ALREADY_PAID", NULL },
+	{ 0 },
+};
 
 void h_payment_create(struct shop_req *r)
 {
@@ -202,50 +243,14 @@ void h_payment_create(struct shop_req *r)
 	struct create_ctx c = { .r = r, .app = r->app_ctx, .key = &key };
 	int rc;
 
-	if (shop_idem_start(r, &key) != 0)
-		return; /* answered 400 */
-	rc = shop_idem_replay(r, &pay_idem_stmts, &key);
-	if (rc == 1)
+	if (pay_idem_begin(r, &key) != 0)
 		return;
-	if (rc < 0) {
-		shop_res_fail(r, rc);
-		return;
-	}
 	shop_req_bint(r, "order_id", &c.order_id);
 	c.method = shop_req_bstr(r, "payment_method");
 
 	rc = shop_db_tx(r->db, create_tx, &c);
-	switch (rc) {
-	case 0:
-		shop_res_raw(r, 202, "application/json", c.text, c.len);
-		break;
-	case REFUSE_NOT_FOUND:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(404, "Order not found", "NOT_FOUND", NULL));
-		break;
-	case REFUSE_NOT_PAYABLE:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(409, "The order cannot be paid", "ORDER_NOT_PAYABLE",
-		    "only an order in PENDING_PAYMENT can be paid"));
-		break;
-	case REFUSE_IN_PROGRESS:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(409, "A payment of this order is in progress", "PAYMENT_IN_PROGRESS", NULL));
-		break;
-	case REFUSE_ALREADY_PAID:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(409, "The order is already paid", "ALREADY_PAID", NULL));
-		break;
-	case REFUSE_IDEM_TAKEN:
-		/* A concurrent request with this key acted first: its answer is
-		 * ours. (A loser with the same key but refused, e.g. REFUSE_IN_PROGRESS,
-		 * finds the winner's key through shop_idem_refuse too.) */
-		shop_idem_answer_winner(r, &pay_idem_stmts, &key);
-		break;
-	default:
-		shop_res_fail(r, rc);
-		break;
-	}
+	/* The refusals are about the order: field order_id. */
+	pay_idem_answer(r, &key, rc, c.text, c.len, create_refusals, "order_id", REFUSE_IDEM_TAKEN);
 }
 
 /* GET /api/v1/payments/{id} */

@@ -83,6 +83,25 @@ void h_webhook(struct shop_req *r);
 
 /* Shared by handlers.c and refund.c. */
 extern const struct shop_idem_stmts pay_idem_stmts;
+
+/* The start of an idempotent route (POST /payments, its refund): the
+ * Idempotency-Key checked (400) and an answer stored under it replayed.
+ * Returns 0 when the request is to be acted on; otherwise it is answered. */
+int pay_idem_begin(struct shop_req *r, struct shop_idem *key);
+
+/* A refusal of an idempotent route: the transaction's code and its answer. */
+struct pay_refusal {
+	int rc;
+	int status;
+	const char *message, *code, *detail;
+};
+
+/* Answers the outcome rc of an idempotent route's transaction: 0, the 202
+ * in text; one of refusals (ended by an entry with rc 0), kept under the key,
+ * its error naming field (NULL: none); idem_taken, the answer of the
+ * concurrent request that stored the key first; anything else a failure. */
+void pay_idem_answer(struct shop_req *r, struct shop_idem *key, int rc, const char *text,
+    size_t len, const struct pay_refusal *refusals, const char *field, int idem_taken);
 /* API.md's Payment from a SQL_PAYMENT_GET/LOCK row: {"payment": {...}}.
  * Cannot fail; the caller owns the result. */
 json_object *pay_wrap_payment(const struct shop_row *row);

@@ -65,13 +65,14 @@ static int refund_tx(struct shop_db *db, void *arg)
 	return rc < 0 ? rc : 0;
 }
 
-static json_object *refusal(int status, const char *message, const char *code, const char *detail)
-{
-	json_object *errs = json_object_new_array();
-
-	json_object_array_add(errs, shop_json_error_item(NULL, code, detail));
-	return shop_json_error(status, message, errs);
-}
+static const struct pay_refusal refund_refusals[] = {
+	{ PAY_REFUND_NOT_FOUND, 404, "Payment not found", "NOT_FOUND", NULL },
+	{ PAY_REFUND_NOT_REFUNDABLE, 409, "The payment cannot be refunded", "NOT_REFUNDABLE",
+	  "only a SUCCEEDED payment can be refunded" },
+	{ PAY_REFUND_IN_PROGRESS, 409, "A refund of this payment is in progress",
+	  "REFUND_IN_PROGRESS", "a refund was already requested" },
+	{ 0 },
+};
 
 void h_payment_refund(struct shop_req *r)
 {
@@ -79,46 +80,12 @@ void h_payment_refund(struct shop_req *r)
 	struct refund_ctx c = { .r = r, .key = &key };
 	int rc;
 
-	if (shop_idem_start(r, &key) != 0)
-		return; /* answered 400 */
-	rc = shop_idem_replay(r, &pay_idem_stmts, &key);
-	if (rc == 1)
+	if (pay_idem_begin(r, &key) != 0)
 		return;
-	if (rc < 0) {
-		shop_res_fail(r, rc);
-		return;
-	}
 	c.id = shop_req_id(r, "id");
 	if (!shop_req_bbool(r, "restock", &c.restock))
 		c.restock = false;
 
 	rc = shop_db_tx(r->db, refund_tx, &c);
-	switch (rc) {
-	case 0:
-		shop_res_raw(r, 202, "application/json", c.text, c.len);
-		break;
-	case PAY_REFUND_NOT_FOUND:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(404, "Payment not found", "NOT_FOUND", NULL));
-		break;
-	case PAY_REFUND_NOT_REFUNDABLE:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(409, "The payment cannot be refunded", "NOT_REFUNDABLE",
-		    "only a SUCCEEDED payment can be refunded"));
-		break;
-	case PAY_REFUND_IN_PROGRESS:
-		shop_idem_refuse(r, &pay_idem_stmts, &key,
-		    refusal(409, "A refund of this payment is in progress", "REFUND_IN_PROGRESS",
-		    "a refund was already requested"));
-		break;
-	case PAY_REFUND_IDEM_TAKEN:
-		/* A concurrent request with this key acted first: its answer is
-		 * ours. (A loser with the same key but refused, e.g. PAY_REFUND_IN_PROGRESS,
-		 * finds the winner's key through shop_idem_refuse too.) */
-		shop_idem_answer_winner(r, &pay_idem_stmts, &key);
-		break;
-	default:
-		shop_res_fail(r, rc);
-		break;
-	}
+	pay_idem_answer(r, &key, rc, c.text, c.len, refund_refusals, NULL, PAY_REFUND_IDEM_TAKEN);
 }
