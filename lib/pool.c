@@ -6,15 +6,19 @@
  * its signals synchronously with sigtimedwait().
  *
  * Worker: every signal is blocked in every thread; a signal thread takes
- * SIGTERM/SIGINT with sigwait(), sets the stop flag and wakes the event
- * thread through an eventfd. The event thread (the process's main thread)
- * owns an epoll set with the listen socket (EPOLLEXCLUSIVE: every worker
- * process watches it) and each accepted connection (EPOLLONESHOT), and
- * queues connections with a request ready to the handler threads. A handler
+ * SIGTERM/SIGINT with sigwait(), sets the stop flag and wakes the main
+ * thread through an eventfd. The process has one epoll set with the listen
+ * socket (EPOLLEXCLUSIVE: every worker process watches it; edge-triggered)
+ * and each idle connection (EPOLLONESHOT), and every handler thread waits
+ * in epoll_wait on it and serves the event it gets itself (leader/follower:
+ * no hand-off between threads, one wake-up per request on a kept
+ * connection). A handler
  * lets libfcgi read the request from that connection (FCGX_Request with no
- * listen socket, ipcFd set), serves it, and after FCGX_Finish_r re-arms the
- * connection when the web server keeps it (FCGI_KEEP_CONN) or lets libfcgi's
- * close stand. So a connection kept idle by nginx holds no thread.
+ * listen socket, ipcFd set), serves it, and after FCGX_Finish_r parks the
+ * connection in epoll again when the web server keeps it (FCGI_KEEP_CONN)
+ * or closes it. So a connection kept idle by nginx holds no thread. The
+ * main thread only waits for the stop (and resumes accepting after an
+ * out-of-descriptors pause), then runs the drain.
  *
  * libfcgi facts this relies on, checked by experiment with libfcgi 2.4.2
  * (tests/unit/test_pool.c covers each):
@@ -69,10 +73,8 @@
 #define YOUNG_MS 1000            /* a worker dying this soon gets a back-off */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define ACCEPT_BATCH 64          /* accepts per wake-up, for fairness between workers */
 #define ACCEPT_PAUSE_MS 100      /* listen socket ignored this long after EMFILE */
 #define DRAIN_MAX (1024 * 1024)  /* unread request body drained for keep-alive */
-#define MAX_EVENTS 128
 
 static double mono_ms(void)
 {
@@ -89,16 +91,22 @@ enum conn_state { C_FREE, C_IDLE, C_BUSY };
 
 struct worker {
 	const struct shop_pool_opts *o;
-	int lfd, epfd, evfd;
+	int lfd, epfd;
+	int stopfd;                /* eventfd: the signal thread wakes the main thread */
+	int pausefd;               /* eventfd: a handler asks the main thread to resume accepting */
+	int quitfd;                /* eventfd in epfd, written once, never read: handlers leave */
 	atomic_bool stop;
+	atomic_bool failed;        /* a handler's epoll_wait failed: exit 1 */
 
 	pthread_mutex_t mu;        /* guards everything below */
-	pthread_cond_t cv;         /* queue not empty, closing, or a thread ready */
-	int *q;                    /* ring of connection fds with a request ready */
-	size_t qcap, qhead, qlen;
+	pthread_cond_t cv;         /* a handler thread became ready */
+	bool listening;            /* lfd is in epfd */
+	bool stopping;             /* never listen again */
+	double paused_until;       /* listening resumes then (out of descriptors); 0: not paused */
 	bool closing;              /* no more re-arming: handlers close kept connections */
 	size_t nconn;              /* connections open (accepted, not yet closed) */
 	unsigned char *state;      /* enum conn_state by fd */
+	unsigned char *inset;      /* by fd: 1 when in epfd (closing it takes it out) */
 	size_t nstate;
 	unsigned ready;            /* handler threads through thread_init */
 };
@@ -112,29 +120,22 @@ static void state_set(struct worker *w, int fd, enum conn_state s)
 		while (n <= (size_t)fd)
 			n *= 2;
 		w->state = shop_xrealloc(w->state, n);
+		w->inset = shop_xrealloc(w->inset, n);
 		memset(w->state + w->nstate, C_FREE, n - w->nstate);
+		memset(w->inset + w->nstate, 0, n - w->nstate);
 		w->nstate = n;
 	}
 	w->state[fd] = (unsigned char)s;
+	if (s == C_FREE)
+		w->inset[fd] = 0;
 }
 
-/* With w->mu held. */
-static void enqueue(struct worker *w, int fd)
+static void wake(int efd)
 {
-	if (w->qlen == w->qcap) {
-		size_t ncap = w->qcap ? w->qcap * 2 : 64;
-		int *nq = shop_xmalloc(ncap * sizeof(*nq));
+	uint64_t one = 1;
 
-		for (size_t i = 0; i < w->qlen; i++)
-			nq[i] = w->q[(w->qhead + i) % w->qcap];
-		free(w->q);
-		w->q = nq;
-		w->qcap = ncap;
-		w->qhead = 0;
-	}
-	w->q[(w->qhead + w->qlen) % w->qcap] = fd;
-	w->qlen++;
-	pthread_cond_signal(&w->cv);
+	if (write(efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		shop_log_error("worker: eventfd write: %s", strerror(errno));
 }
 
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -143,7 +144,6 @@ static void *signal_main(void *arg)
 {
 	struct worker *w = arg;
 	sigset_t set;
-	uint64_t one = 1;
 	int sig;
 
 	sigemptyset(&set);
@@ -157,8 +157,7 @@ static void *signal_main(void *arg)
 		shop_log_info("worker %d: signal %d ignored", (int)getpid(), sig);
 	}
 	atomic_store(&w->stop, true);
-	if (write(w->evfd, &one, sizeof(one)) < 0)
-		shop_log_error("worker: eventfd write: %s", strerror(errno));
+	wake(w->stopfd);
 	return NULL;
 }
 
@@ -187,18 +186,75 @@ static bool readable_now(int fd)
 	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }
 
-/* A connection ended (closed by libfcgi or by us). */
+/* A connection this thread held was closed by libfcgi. Its number may
+ * already be another connection's: its state is left alone (accept_one
+ * resets it). Nobody waits on the count (the drain polls it), so no thread
+ * is woken. */
 static void conn_gone(struct worker *w)
 {
 	pthread_mutex_lock(&w->mu);
 	w->nconn--;
-	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
-static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
+/* Closes a connection this thread holds. */
+static void conn_close(struct worker *w, int fd)
+{
+	pthread_mutex_lock(&w->mu);
+	state_set(w, fd, C_FREE);
+	w->nconn--;
+	pthread_mutex_unlock(&w->mu);
+	close(fd);
+}
+
+/* Hands a connection this thread holds to epoll until its next request
+ * (added the first time, re-armed after). False when the worker is closing
+ * or epoll failed: the caller still holds it. */
+static bool conn_park(struct worker *w, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP, .data.fd = fd };
+	int op;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->closing) {
+		pthread_mutex_unlock(&w->mu);
+		return false;
+	}
+	op = w->inset[fd] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	/* Idle before it is armed: the thread its event wakes must find it so. */
+	state_set(w, fd, C_IDLE);
+	if (epoll_ctl(w->epfd, op, fd, &ev) == 0) {
+		w->inset[fd] = 1;
+		pthread_mutex_unlock(&w->mu);
+		return true;
+	}
+	state_set(w, fd, C_BUSY);
+	pthread_mutex_unlock(&w->mu);
+	shop_log_error("worker: epoll %s: %s", op == EPOLL_CTL_ADD ? "add" : "re-arm",
+	    strerror(errno));
+	return false;
+}
+
+/* A parked connection's event: true when this thread now holds it. False
+ * when the main thread closed it meanwhile (an idle one, at the end of a
+ * stop): the event is stale. */
+static bool conn_take(struct worker *w, int fd)
+{
+	bool ok;
+
+	pthread_mutex_lock(&w->mu);
+	ok = (size_t)fd < w->nstate && w->state[fd] == C_IDLE;
+	if (ok)
+		w->state[fd] = C_BUSY;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* Serves the requests of a connection this thread holds until it must wait
+ * for the next one (parked in epoll) or is closed. */
+static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
+{
+	int keep;
 
 	for (;;) {
 		req->ipcFd = fd;
@@ -211,52 +267,133 @@ static void serve_conn(struct worker *w, FCGX_Request *req, int fd, void *ts)
 			conn_gone(w);
 			return;
 		}
+		/* The web server's FCGI_KEEP_CONN flag for this request. */
+		keep = req->keepConnection;
 		shop_metrics_busy(1);
 		w->o->serve(req, ts);
 		shop_metrics_busy(-1);
 		drain_stdin(req);
+		/* A connection the web server does not keep is closed here, at
+		 * once: libfcgi's own close would wait in poll() for the peer's
+		 * EOF, holding this thread (and a wake-up) for nothing, since the
+		 * whole request was read. */
+		req->keepConnection = 1;
 		FCGX_Finish_r(req);
 		if (req->ipcFd < 0) {
-			conn_gone(w); /* closed by libfcgi: no keep-alive, or an I/O error */
+			conn_gone(w); /* closed by libfcgi: an I/O error */
 			return;
 		}
 		req->ipcFd = -1;
-
-		pthread_mutex_lock(&w->mu);
-		if (!w->closing) {
-			state_set(w, fd, C_IDLE);
-			if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
-				pthread_mutex_unlock(&w->mu);
-				return;
-			}
-			shop_log_error("worker: epoll re-arm: %s", strerror(errno));
-			state_set(w, fd, C_FREE);
-			w->nconn--;
-			pthread_mutex_unlock(&w->mu);
-			close(fd);
+		if (!keep) {
+			conn_close(w, fd);
 			return;
 		}
-		pthread_mutex_unlock(&w->mu);
-		/* Stopping: a request the web server already sent on this kept
+		if (conn_park(w, fd))
+			return;
+		/* Closing: a request the web server already sent on this kept
 		 * connection is served; an idle connection is closed. */
 		if (!readable_now(fd)) {
-			pthread_mutex_lock(&w->mu);
-			state_set(w, fd, C_FREE);
-			w->nconn--;
-			pthread_mutex_unlock(&w->mu);
-			close(fd);
+			conn_close(w, fd);
 			return;
 		}
 	}
 }
 
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Takes the listen socket out of epoll for ACCEPT_PAUSE_MS (out of
+ * descriptors); the main thread puts it back. */
+static void pause_accepting(struct worker *w, int err)
+{
+	static double last_warn;
+	bool woke = false;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->listening) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
+		w->listening = false;
+		w->paused_until = mono_ms() + ACCEPT_PAUSE_MS;
+		woke = true;
+		if (mono_ms() - last_warn > 1000) {
+			shop_log_warn("worker: accept: %s (pausing)", strerror(err));
+			last_warn = mono_ms();
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (woke)
+		wake(w->pausefd);
+}
+
+/* Accepts one connection; this thread holds it. -1 when none was pending
+ * (another thread or process took it) or accept failed. */
+static int accept_one(struct worker *w)
+{
+	int fd;
+
+	for (;;) {
+		fd = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC); /* a blocking fd */
+		if (fd >= 0)
+			break;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -1;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			pause_accepting(w, errno);
+		else
+			shop_log_error("worker: accept: %s", strerror(errno));
+		return -1;
+	}
+	set_timeouts(fd);
+	pthread_mutex_lock(&w->mu);
+	state_set(w, fd, C_BUSY);
+	w->inset[fd] = 0; /* a new file: not in epfd whatever its number held before */
+	w->nconn++;
+	pthread_mutex_unlock(&w->mu);
+	return fd;
+}
+
+/* Accepts every pending connection (the listen socket is edge-triggered:
+ * one wake-up per burst, not one per thread). Returns the first, which this
+ * thread holds, or -1; the others are parked for the other threads. */
+static int accept_pending(struct worker *w, FCGX_Request *req, void *ts)
+{
+	int first = -1, fd;
+
+	while ((fd = accept_one(w)) >= 0) {
+		if (first < 0) {
+			first = fd;
+		} else if (!conn_park(w, fd)) {
+			/* Closing (a late accept): serve what nginx sent. */
+			if (readable_now(fd))
+				serve_conn(w, req, fd, ts);
+			else
+				conn_close(w, fd);
+		}
+	}
+	return first;
+}
+
+/* Every handler thread waits in epoll_wait on the process's one epoll set
+ * (the listen socket and every parked connection) and serves the event it
+ * gets itself: a request on a kept connection costs one wake-up, and no
+ * hand-off between threads. A new connection is served by the thread that
+ * accepted it when its request is already there (nginx writes it right
+ * after connecting), else parked. */
 static void *handler_main(void *arg)
 {
 	struct worker *w = arg;
 	const struct shop_pool_opts *o = w->o;
+	struct epoll_event ev;
 	FCGX_Request req;
 	void *ts = NULL;
-	int fd;
+	int n, fd;
 
 	if (o->thread_init)
 		ts = o->thread_init(o->arg);
@@ -270,17 +407,36 @@ static void *handler_main(void *arg)
 	pthread_mutex_unlock(&w->mu);
 
 	for (;;) {
-		pthread_mutex_lock(&w->mu);
-		while (w->qlen == 0 && !w->closing)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->qlen == 0) {
-			pthread_mutex_unlock(&w->mu);
+		n = epoll_wait(w->epfd, &ev, 1, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			shop_log_error("worker: epoll_wait: %s", strerror(errno));
+			atomic_store(&w->failed, true);
+			atomic_store(&w->stop, true);
+			wake(w->stopfd);
 			break;
 		}
-		fd = w->q[w->qhead];
-		w->qhead = (w->qhead + 1) % w->qcap;
-		w->qlen--;
-		pthread_mutex_unlock(&w->mu);
+		if (n == 0)
+			continue;
+		fd = ev.data.fd;
+		if (fd == w->quitfd)
+			break;
+		if (fd == w->lfd) {
+			fd = accept_pending(w, &req, ts);
+			if (fd < 0)
+				continue;
+			if (!readable_now(fd)) {
+				if (conn_park(w, fd))
+					continue;
+				if (!readable_now(fd)) {
+					conn_close(w, fd);
+					continue;
+				}
+			}
+		} else if (!conn_take(w, fd)) {
+			continue;
+		}
 		serve_conn(w, &req, fd, ts);
 	}
 	if (o->thread_fini)
@@ -288,172 +444,96 @@ static void *handler_main(void *arg)
 	return NULL;
 }
 
-static void set_timeouts(int fd)
-{
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-/* Accepts what is pending. Returns false when the listen socket must be
- * paused (out of descriptors). */
-static bool accept_some(struct worker *w)
-{
-	static double last_warn;
-	struct epoll_event ev;
-	int fd;
-
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		fd = accept4(w->lfd, NULL, NULL, SOCK_CLOEXEC); /* blocking fd */
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return true;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				if (mono_ms() - last_warn > 1000) {
-					shop_log_warn("worker: accept: %s (pausing)", strerror(errno));
-					last_warn = mono_ms();
-				}
-				return false;
-			}
-			shop_log_error("worker: accept: %s", strerror(errno));
-			return true;
-		}
-		set_timeouts(fd);
-		ev.events = EPOLLIN | EPOLLONESHOT | EPOLLRDHUP;
-		ev.data.fd = fd;
-		pthread_mutex_lock(&w->mu);
-		state_set(w, fd, C_IDLE);
-		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			shop_log_error("worker: epoll add: %s", strerror(errno));
-			state_set(w, fd, C_FREE);
-			close(fd);
-		} else {
-			w->nconn++;
-		}
-		pthread_mutex_unlock(&w->mu);
-	}
-	return true;
-}
-
+/* With w->mu held. */
 static int listen_watch(struct worker *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = w->lfd };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLET, .data.fd = w->lfd };
 
-	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &ev);
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &ev) < 0)
+		return -1;
+	w->listening = true;
+	w->paused_until = 0;
+	return 0;
 }
 
-/* Queues the connections among evs that have a request ready. */
-static void queue_ready(struct worker *w, const struct epoll_event *evs, int n)
+/* The main thread until the stop flag is set: waits for it, and puts the
+ * listen socket back after a pause. */
+static void wait_for_stop(struct worker *w)
 {
-	pthread_mutex_lock(&w->mu);
-	for (int i = 0; i < n; i++) {
-		int fd = evs[i].data.fd;
+	struct pollfd p[2] = { { .fd = w->stopfd, .events = POLLIN },
+			       { .fd = w->pausefd, .events = POLLIN } };
+	uint64_t v;
+	int timeout;
 
-		if (fd == w->lfd || fd == w->evfd)
-			continue;
-		state_set(w, fd, C_BUSY);
-		enqueue(w, fd);
+	while (!atomic_load(&w->stop)) {
+		pthread_mutex_lock(&w->mu);
+		timeout = -1;
+		if (w->paused_until > 0) {
+			double left = w->paused_until - mono_ms();
+
+			if (left <= 0 && listen_watch(w) < 0) {
+				shop_log_error("worker: epoll add listen: %s", strerror(errno));
+				w->paused_until = mono_ms() + ACCEPT_PAUSE_MS;
+				timeout = ACCEPT_PAUSE_MS;
+			} else if (left > 0) {
+				timeout = (int)left + 1;
+			}
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (poll(p, 2, timeout) < 0 && errno != EINTR) {
+			shop_log_error("worker: poll: %s", strerror(errno));
+			break;
+		}
+		if ((p[1].revents & POLLIN) && read(w->pausefd, &v, sizeof(v)) < 0 &&
+		    errno != EAGAIN)
+			shop_log_error("worker: eventfd read: %s", strerror(errno));
 	}
-	pthread_mutex_unlock(&w->mu);
 }
 
-/* Serves the kept connections until none is open or DRAIN_MS passed. */
-static void drain(struct worker *w, struct epoll_event *evs)
+/* Stop: no more accepting (the pool's other processes take the new
+ * connections). The web server may be sending a request on a kept
+ * connection at any instant, so closing one races with it: the handlers
+ * keep serving them until the web server closes them (nginx: upstream
+ * keepalive_timeout and keepalive_requests), for DRAIN_MS at most. Then the
+ * idle ones are closed, and the handlers finish what they hold (serving
+ * what was already sent on it) and leave. */
+static void stop_serving(struct worker *w)
 {
 	double deadline = mono_ms() + DRAIN_MS;
-	uint64_t v;
 	size_t open;
-	int n;
+
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	w->paused_until = 0;
+	if (w->listening)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
+	w->listening = false;
+	pthread_mutex_unlock(&w->mu);
 
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		open = w->nconn;
 		pthread_mutex_unlock(&w->mu);
-		if (open == 0 || mono_ms() >= deadline)
+		if (open == 0 || mono_ms() >= deadline || atomic_load(&w->failed))
 			break;
-		n = epoll_wait(w->epfd, evs, MAX_EVENTS, DRAIN_POLL_MS);
-		if (n < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.fd == w->evfd && read(w->evfd, &v, sizeof(v)) < 0 &&
-			    errno != EAGAIN)
-				shop_log_error("worker: eventfd read: %s", strerror(errno));
-		if (n > 0)
-			queue_ready(w, evs, n);
+		poll(NULL, 0, DRAIN_POLL_MS);
 	}
 	if (open > 0)
 		shop_log_info("worker %d: %zu kept connection(s) still open after %d ms: closing"
 		    " the idle ones", (int)getpid(), open, DRAIN_MS);
-}
 
-/* Runs until the stop flag is set. Returns 0, or 1 when epoll failed. */
-static int event_loop(struct worker *w)
-{
-	struct epoll_event evs[MAX_EVENTS];
-	double paused_until = 0;
-	uint64_t v;
-	int n, rc = 0;
-
-	while (!atomic_load(&w->stop)) {
-		n = epoll_wait(w->epfd, evs, MAX_EVENTS, paused_until > 0 ? ACCEPT_PAUSE_MS : -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			shop_log_error("worker: epoll_wait: %s", strerror(errno));
-			rc = 1;
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == w->evfd) {
-				if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					shop_log_error("worker: eventfd read: %s", strerror(errno));
-			} else if (evs[i].data.fd == w->lfd && paused_until == 0) {
-				if (!accept_some(w)) {
-					epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
-					paused_until = mono_ms() + ACCEPT_PAUSE_MS;
-				}
-			}
-		}
-		queue_ready(w, evs, n);
-		if (paused_until > 0 && mono_ms() >= paused_until) {
-			paused_until = 0;
-			if (listen_watch(w) < 0)
-				shop_log_error("worker: epoll add listen: %s", strerror(errno));
-		}
-	}
-
-	/* Stop: no more accepting (the pool's other processes take the new
-	 * connections). The web server may be sending a request on a kept
-	 * connection at any instant, so closing one races with it: keep
-	 * serving them until the web server closes them (nginx: upstream
-	 * keepalive_timeout), for DRAIN_MS at most. Then serve what is
-	 * readable, close the idle ones; handlers finish what they hold and
-	 * close it. */
-	if (paused_until == 0)
-		epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->lfd, NULL);
-	close(w->lfd);
-	w->lfd = -1;
-	drain(w, evs);
-	n = epoll_wait(w->epfd, evs, MAX_EVENTS, 0);
-	if (n > 0)
-		queue_ready(w, evs, n);
 	pthread_mutex_lock(&w->mu);
 	for (size_t fd = 0; fd < w->nstate; fd++) {
 		if (w->state[fd] != C_IDLE)
 			continue;
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, (int)fd, NULL);
 		close((int)fd);
-		w->state[fd] = C_FREE;
+		state_set(w, (int)fd, C_FREE);
 		w->nconn--;
 	}
 	w->closing = true;
-	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	return rc;
+	wake(w->quitfd);
 }
 
 static void block_signals(void)
@@ -468,7 +548,8 @@ static void block_signals(void)
 
 static _Noreturn void worker_main(const struct shop_pool_opts *o, int lfd, pid_t master)
 {
-	struct worker w = { .o = o, .lfd = lfd, .epfd = -1, .evfd = -1 };
+	struct worker w = { .o = o, .lfd = lfd, .epfd = -1, .stopfd = -1, .pausefd = -1,
+			    .quitfd = -1 };
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	struct epoll_event ev;
 	pthread_t *th, sigth;
@@ -505,14 +586,16 @@ static _Noreturn void worker_main(const struct shop_pool_opts *o, int lfd, pid_t
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
 	w.epfd = epoll_create1(EPOLL_CLOEXEC);
-	w.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (w.epfd < 0 || w.evfd < 0) {
+	w.stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w.pausefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w.quitfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w.epfd < 0 || w.stopfd < 0 || w.pausefd < 0 || w.quitfd < 0) {
 		shop_log_error("worker: epoll/eventfd: %s", strerror(errno));
 		_exit(1);
 	}
 	ev.events = EPOLLIN;
-	ev.data.fd = w.evfd;
-	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.evfd, &ev) < 0) {
+	ev.data.fd = w.quitfd;
+	if (epoll_ctl(w.epfd, EPOLL_CTL_ADD, w.quitfd, &ev) < 0) {
 		shop_log_error("worker: epoll add eventfd: %s", strerror(errno));
 		_exit(1);
 	}
@@ -532,24 +615,29 @@ static _Noreturn void worker_main(const struct shop_pool_opts *o, int lfd, pid_t
 	pthread_mutex_lock(&w.mu);
 	while (w.ready < o->threads)
 		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
 	if (!atomic_load(&w.stop) && listen_watch(&w) < 0) {
 		shop_log_error("worker: epoll add listen: %s", strerror(errno));
 		_exit(1);
 	}
+	pthread_mutex_unlock(&w.mu);
 
-	rc = event_loop(&w);
+	wait_for_stop(&w);
+	stop_serving(&w);
 
 	for (unsigned i = 0; i < o->threads; i++)
 		pthread_join(th[i], NULL);
+	rc = atomic_load(&w.failed) ? 1 : 0;
 	/* Still in sigwait when the loop ended without a signal. */
 	pthread_cancel(sigth);
 	pthread_join(sigth, NULL);
 	free(th);
-	free(w.q);
 	free(w.state);
+	free(w.inset);
+	close(w.lfd);
 	close(w.epfd);
-	close(w.evfd);
+	close(w.stopfd);
+	close(w.pausefd);
+	close(w.quitfd);
 	_exit(rc);
 }
 

@@ -4,12 +4,13 @@
  * waits for them (SIGKILL after a grace period), removes the socket and the
  * pid file.
  *
- * A worker process runs one event thread that accepts connections and
- * watches every FastCGI connection with epoll, and T handler threads that
- * take only connections with a request ready: a connection nginx keeps alive
- * while idle holds no thread (STACK-NOTES "FastCGI pool models"). On stop, a
- * worker stops accepting, finishes the requests in hand, closes idle
- * connections and exits. */
+ * A worker process runs T handler threads that wait together on one epoll
+ * set (the listen socket and every idle FastCGI connection) and each serve
+ * the connection whose event they get: a connection nginx keeps alive while
+ * idle holds no thread (STACK-NOTES "FastCGI pool models"), and a request
+ * costs no hand-off between threads. On stop, a worker stops accepting,
+ * serves its kept connections until the web server drops them (8 s at
+ * most), closes the idle ones, finishes the requests in hand and exits. */
 #ifndef SHOP_POOL_H
 #define SHOP_POOL_H
 

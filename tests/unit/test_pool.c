@@ -1056,6 +1056,45 @@ static pid_t pid_answering(int timeout_ms)
 	return pid;
 }
 
+/* True once every thread of pid is stopped: kill(SIGSTOP) returns before
+ * the process stops, and its threads stop one by one (the one the signal
+ * woke passes the stop to the others), so a thread woken by a connection
+ * meanwhile could still serve it. */
+static bool all_threads_stopped(pid_t pid, int timeout_ms)
+{
+	char path[64], buf[512], *s;
+	double t0 = now_ms();
+	struct dirent *e;
+	bool all;
+	DIR *d;
+	FILE *f;
+
+	do {
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+		d = opendir(path);
+		if (d == NULL)
+			return false;
+		all = true;
+		while (all && (e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", (int)pid, e->d_name);
+			f = fopen(path, "r");
+			if (f == NULL)
+				continue;
+			s = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			fclose(f);
+			if (s == NULL || (s[2] != 'T' && s[2] != 't'))
+				all = false;
+		}
+		closedir(d);
+		if (all)
+			return true;
+		poll(NULL, 0, 1);
+	} while (now_ms() - t0 < timeout_ms);
+	return false;
+}
+
 static void test_worker_killed(void **state)
 {
 	pid_t before[8], after[8], p = -1;
@@ -1069,6 +1108,7 @@ static void test_worker_killed(void **state)
 	assert_int_equal(kill(before[0], SIGKILL), 0);
 	assert_int_equal(kill(before[1], SIGSTOP), 0);
 	t0 = now_ms();
+	assert_true(all_threads_stopped(before[1], 1000));
 	while (now_ms() - t0 < 1000) {
 		p = pid_answering(100);
 		if (p > 0)
