@@ -73,7 +73,7 @@ int shop_idem_start(struct shop_req *r, struct shop_idem *k)
 	p = frame(buf, r->method, mlen);
 	p = frame(p, r->path, plen);
 	p = frame(p, body ? body : "", body ? blen : 0);
-	shop_sha256(k->hash, buf, (size_t)(p - buf));
+	shop_sha256_small(k->hash, buf, (size_t)(p - buf));
 	return 0;
 }
 
@@ -87,13 +87,14 @@ int shop_idem_replay(struct shop_req *r, const struct shop_idem_stmts *s, const 
 	rc = shop_db_query(r->db, r->arena, &rows, s->get, "is", r->auth.user_id, k->key);
 	if (rc < 0)
 		return rc;
-	if (rows.n == 0) {
-		/* New, or older than 24 h: then that row must go before ours can
-		 * be stored. */
+	if (rows.n == 0)
+		return 0; /* new */
+	row = &rows.row[0];
+	if (shop_row_int(row, 3) != 0) {
+		/* Older than 24 h: that row must go before ours can be stored. */
 		rc = shop_db_exec(r->db, s->del_expired, "is", r->auth.user_id, k->key);
 		return rc < 0 ? rc : 0;
 	}
-	row = &rows.row[0];
 	if (shop_row_null(row, 0) || row->len[0] != sizeof(k->hash) ||
 	    !shop_ct_equal(row->col[0], k->hash, sizeof(k->hash))) {
 		shop_res_error(r, 409, "Idempotency key reused with another request",
@@ -139,43 +140,27 @@ void shop_idem_answer_winner(struct shop_req *r, const struct shop_idem_stmts *s
 	}
 }
 
-struct refuse_tx {
-	struct shop_req *r;
-	const struct shop_idem_stmts *s;
-	const struct shop_idem *k;
-	int status;
-	const char *text;
-	size_t len;
-};
-
-static int refuse_store(struct shop_db *db, void *arg)
-{
-	struct refuse_tx *t = arg;
-
-	(void)db; /* shop_idem_store works on the request's handle, which is db */
-	return shop_idem_store(t->r, t->s, t->k, t->status, t->text, t->len);
-}
-
 void shop_idem_refuse(struct shop_req *r, const struct shop_idem_stmts *s, const struct shop_idem *k,
     json_object *envelope)
 {
-	struct refuse_tx t = { .r = r, .s = s, .k = k };
 	json_object *code;
 	const char *text;
-	int rc;
+	size_t len = 0;
+	int status, rc;
 
-	t.status = json_object_object_get_ex(envelope, "code", &code) ?
+	status = json_object_object_get_ex(envelope, "code", &code) ?
 	    json_object_get_int(code) : 500;
-	text = shop_json_text(envelope, &t.len);
-	t.text = shop_arena_strndup(r->arena, text, t.len);
+	text = shop_json_text(envelope, &len);
+	text = shop_arena_strndup(r->arena, text, len);
 	json_object_put(envelope);
 
-	rc = shop_db_tx(r->db, refuse_store, &t);
+	/* Outside any transaction: the key's row alone, one statement. */
+	rc = shop_idem_store(r, s, k, status, text, len);
 	if (rc == SHOP_EDUP) {
 		shop_idem_answer_winner(r, s, k);
 		return;
 	}
 	if (rc != 0)
 		shop_log_warn("idem: a refusal could not be stored: %s", shop_strerror(rc));
-	shop_res_raw(r, t.status, "application/json", t.text, t.len);
+	shop_res_raw(r, status, "application/json", text, len);
 }

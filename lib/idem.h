@@ -20,9 +20,12 @@
 
 struct shop_req;
 
+/* The key's row, its age told apart (expired: 1), so that the common case,
+ * a new key, costs this one statement. */
 #define SHOP_IDEM_GET_SQL \
-	"SELECT request_hash, status, response FROM idempotency_keys" \
-	" WHERE user_id = ? AND idem_key = ? AND created_at > UTC_TIMESTAMP(3) - INTERVAL 24 HOUR"
+	"SELECT request_hash, status, response," \
+	" created_at <= UTC_TIMESTAMP(3) - INTERVAL 24 HOUR FROM idempotency_keys" \
+	" WHERE user_id = ? AND idem_key = ?"
 #define SHOP_IDEM_PUT_SQL \
 	"INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status, response, created_at)" \
 	" VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3))"
@@ -69,9 +72,10 @@ void shop_idem_answer_winner(struct shop_req *r, const struct shop_idem_stmts *s
 
 /* Answers a refusal that the effect's transaction decided (and rolled back)
  * and keeps it under the key, so that the same key and body get the same
- * answer again: stores envelope (its "code" is the status) in a transaction
- * of its own, then answers it. When a concurrent request with this key stored
- * first, answers what that one stored. When storing fails, the refusal is
+ * answer again: stores envelope (its "code" is the status) with one
+ * statement of its own (autocommit: one row, atomic alone), then answers
+ * it. When a concurrent request with this key stored first, answers what
+ * that one stored. When storing fails, the refusal is
  * still answered: nothing happened, and a retry is judged afresh. Takes
  * ownership of envelope. */
 void shop_idem_refuse(struct shop_req *r, const struct shop_idem_stmts *s, const struct shop_idem *k,

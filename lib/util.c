@@ -140,6 +140,12 @@ void shop_sha256(unsigned char out[32], const void *in, size_t n)
 	SHA256(in, n, out);
 }
 
+void shop_sha256_small(unsigned char out[32], const void *in, size_t n)
+{
+	need_sodium();
+	crypto_hash_sha256(out, in, n);
+}
+
 void shop_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
     const void *msg, size_t n)
 {

@@ -34,11 +34,10 @@ enum ord_stmt {
 	SQL_OUTBOX_INSERT,
 	SQL_CART_LOCK,
 	SQL_CART_CLEAR,
-	SQL_PRODUCTS_GET,
-	SQL_ADDR_GET,
-	SQL_ADDR_DEFAULT,
+	SQL_PLACE_READ_DEFAULT,
+	SQL_PLACE_READ_ADDR,
 	SQL_STOCK_RESERVE,
-	SQL_STOCK_AVAILABLE,
+	SQL_STOCK_OF,
 	SQL_LEDGER_RESERVE,
 	SQL_ORDER_INSERT,
 	SQL_ITEMS_INSERT,
@@ -52,6 +51,22 @@ enum ord_stmt {
 	SQL_ORDER_CANCEL,
 	SQL_ORDER_STATE,
 	SQL_COUNT
+};
+
+/* Columns of SQL_PLACE_READ_*, in this order. */
+enum ord_read_col {
+	RC_ID,
+	RC_SKU,
+	RC_NAME,
+	RC_PRICE,
+	RC_CURRENCY,
+	RC_STATUS,
+	RC_AVAILABLE,
+	RC_NOW,
+	RC_EXPIRES,
+	RC_ADDR_ID,
+	RC_ADDR_LINE1,  /* then line2, city, postal_code, country */
+	RC_NCOLS = RC_ADDR_LINE1 + 5
 };
 
 /* Columns of SQL_ORDER_GET and the lists, in this order. */

@@ -25,6 +25,17 @@
 #define ITEM_COLS \
 	"i.product_id, i.sku, i.name, i.quantity, i.unit_price_cents, i.line_total_cents"
 
+/* The columns of enum ord_read_col; ADDR_ON is the address's join condition. */
+#define PLACE_READ(ADDR_ON) \
+	"SELECT p.id, p.sku, p.name, p.price_cents, p.currency, p.status," \
+	" COALESCE(s.on_hand - s.reserved, 0)," \
+	" CAST(UTC_TIMESTAMP(3) AS CHAR), CAST(UTC_TIMESTAMP(3) + INTERVAL ? SECOND AS CHAR)," \
+	" a.id, a.line1, a.line2, a.city, a.postal_code, a.country" \
+	" FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j" \
+	" JOIN shop_catalog.products p ON p.id = j.id" \
+	" LEFT JOIN shop_catalog.stock s ON s.product_id = p.id" \
+	" LEFT JOIN shop_identity.addresses a ON " ADDR_ON
+
 /* Keyset pages, newest first: the last id seen (first page: 2^63 - 1), limit. */
 #define PAGE " AND o.id < ? ORDER BY o.id DESC LIMIT ?"
 
@@ -44,25 +55,19 @@ const char *const orders_sql[SQL_COUNT] = {
 	[SQL_CART_CLEAR] =
 		"DELETE FROM shop_cart.cart_items WHERE user_id = ?",
 
-	/* JSON array of product ids → id, sku, name, price_cents, currency,
-	 * status, available of those that exist (a consistent read: no lock on
-	 * products nor on stock; available is only a first look, the guarded
-	 * UPDATE of SQL_STOCK_RESERVE decides) */
-	[SQL_PRODUCTS_GET] =
-		"SELECT p.id, p.sku, p.name, p.price_cents, p.currency, p.status,"
-		" COALESCE(s.on_hand - s.reserved, 0)"
-		" FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j"
-		" JOIN shop_catalog.products p ON p.id = j.id"
-		" LEFT JOIN shop_catalog.stock s ON s.product_id = p.id",
-
-	/* address id, user_id → line1, line2, city, postal_code, country */
-	[SQL_ADDR_GET] =
-		"SELECT line1, line2, city, postal_code, country FROM shop_identity.addresses"
-		" WHERE id = ? AND user_id = ?",
-	/* user_id → the default address (default_owner is unique) */
-	[SQL_ADDR_DEFAULT] =
-		"SELECT line1, line2, city, postal_code, country FROM shop_identity.addresses"
-		" WHERE default_owner = ?",
+	/* The read before placing an order, one round trip: expiry seconds,
+	 * JSON array of product ids, then the address's key (PLACE_READ_DEFAULT:
+	 * user_id; PLACE_READ_ADDR: address id, user_id) → per product that
+	 * exists (enum ord_read_col): id, sku, name, price_cents, currency,
+	 * status, available; the server's clock now and now + expiry as text
+	 * (UTC_TIMESTAMP is one value within a statement; the order row is
+	 * written with these, so the answer needs no read of it); the address,
+	 * or NULLs (a.id NULL: none). A consistent read: no lock on products
+	 * nor on stock; available is only a first look, the guarded UPDATE of
+	 * SQL_STOCK_RESERVE decides. The address is a const table of the join
+	 * (unique key), read once. */
+	[SQL_PLACE_READ_DEFAULT] = PLACE_READ("a.default_owner = ?"),
+	[SQL_PLACE_READ_ADDR] = PLACE_READ("a.id = ? AND a.user_id = ?"),
 
 	/* quantity, product_id, quantity: reserves and locks the stock row; no
 	 * row changes when fewer than quantity are available (or there is no
@@ -70,10 +75,12 @@ const char *const orders_sql[SQL_COUNT] = {
 	[SQL_STOCK_RESERVE] =
 		"UPDATE shop_catalog.stock SET reserved = reserved + ?, updated_at = UTC_TIMESTAMP()"
 		" WHERE product_id = ? AND on_hand - reserved >= ?",
-	/* product_id → available, read current (the row is already locked by
-	 * the failed reservation: this waits for nothing) */
-	[SQL_STOCK_AVAILABLE] =
-		"SELECT on_hand - reserved FROM shop_catalog.stock WHERE product_id = ? FOR UPDATE",
+	/* JSON array of product ids → product_id, available: a consistent read
+	 * after a refused reservation was rolled back (no lock held or taken) */
+	[SQL_STOCK_OF] =
+		"SELECT s.product_id, s.on_hand - s.reserved"
+		" FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j"
+		" JOIN shop_catalog.stock s ON s.product_id = j.id",
 	/* actor user_id, ref ("order:<id>"), JSON array of [product_id, quantity] */
 	[SQL_LEDGER_RESERVE] =
 		"INSERT INTO shop_catalog.stock_ledger (product_id, delta_on_hand, delta_reserved,"
@@ -83,12 +90,12 @@ const char *const orders_sql[SQL_COUNT] = {
 		" q BIGINT PATH '$[1]')) j",
 
 	/* user_id, total_cents, currency, shipping_address (JSON text or NULL),
-	 * expiry seconds */
+	 * created_at (= updated_at), expires_at: the times as the read before
+	 * the order gave them (SQL_PLACE_READ_*) */
 	[SQL_ORDER_INSERT] =
 		"INSERT INTO orders (user_id, status, total_cents, currency, shipping_address,"
 		" created_at, updated_at, expires_at)"
-		" VALUES (?, 'PENDING_PAYMENT', ?, ?, ?, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3),"
-		" UTC_TIMESTAMP(3) + INTERVAL ? SECOND)",
+		" VALUES (?, 'PENDING_PAYMENT', ?, ?, ?, ?, ?, ?)",
 	/* order_id, JSON array of {product_id, sku, name, quantity,
 	 * unit_price_cents, line_total_cents}: line_no is the position (1..n) */
 	[SQL_ITEMS_INSERT] =

@@ -5,41 +5,48 @@
  * product_id → 400 DUPLICATE_PRODUCT). The Idempotency-Key header is required
  * (lib/idem.h): a stored answer for the key is replayed before anything else.
  *
- * Then ONE transaction (shop_db_tx, retried whole on deadlock):
- *   1. the cart: its rows are locked (ordering the cart empties exactly the
- *      cart ordered); none → 400 CART_EMPTY;
- *   2. the products and their available stock, read once (a consistent
- *      read, no lock; a line plainly short is refused here already, see
- *      precheck_stock): a product that is not
- *      ACTIVE (archived, or unknown) → 409 PRODUCT_UNAVAILABLE, one error per
- *      such line (field items[i].product_id). 409 and not 404 or 400: the
- *      request is well-formed and names the resource /orders; what it asks
- *      conflicts with the catalog's current state (as OUT_OF_STOCK does), and
- *      an archived product must not be told apart from an unknown one;
- *   3. one currency for every line, else 400 CURRENCY_MISMATCH (per line that
+ * For an order of items, the read comes first, on its own (autocommit, no
+ * transaction: it is a consistent read that locks nothing either way):
+ *   1. one statement reads the products, their available stock, the
+ *      server's clock and the address (SQL_PLACE_READ_*). A product that is
+ *      not ACTIVE (archived, or unknown) → 409 PRODUCT_UNAVAILABLE, one
+ *      error per such line (field items[i].product_id). 409 and not 404 or
+ *      400: the request is well-formed and names the resource /orders; what
+ *      it asks conflicts with the catalog's current state (as OUT_OF_STOCK
+ *      does), and an archived product must not be told apart from an
+ *      unknown one;
+ *   2. one currency for every line, else 400 CURRENCY_MISMATCH (per line that
  *      differs from the first);
+ *   3. a line plainly short in that read → 409 OUT_OF_STOCK (precheck_stock):
+ *      the losers of a flash sale stop here, having written and locked
+ *      nothing;
  *   4. the address: address_id must be one of the user's addresses, else 400
  *      UNKNOWN_ADDRESS (field address_id; 400 and not 404, which would say
  *      that /orders is missing; another user's address gets the same answer
  *      as an unknown one); without address_id the user's default address, or
  *      none (null: pick-up); "address_id": null counts as absent. The
- *      address is copied into the order;
- *   5. the order row (PENDING_PAYMENT, expires_at = now + [orders]
- *      expiry_seconds), its lines, the order.placed event, and the cart
- *      emptied when the cart was ordered;
- *   6. the stock, last, in product_id order (so that two orders lock rows in
+ *      address is copied into the order.
+ * Then ONE transaction of writes (shop_db_tx, retried whole on deadlock):
+ *   5. (an order of the cart: its rows are locked first, so that ordering the
+ *      cart empties exactly the cart ordered; none → 400 CART_EMPTY; then
+ *      steps 1-4 inside the transaction, on the cart's lines);
+ *   6. the order row (PENDING_PAYMENT, created_at the read's clock,
+ *      expires_at that + [orders] expiry_seconds), its lines, the
+ *      order.placed event, the cart emptied when the cart was ordered, the
+ *      ledger rows (RESERVE, ref "order:<id>", actor the user), and the
+ *      answer, 201 {order}, stored under the key; nothing of it is read
+ *      back: the answer is made of what was written;
+ *   7. the stock, last, in product_id order (so that two orders lock rows in
  *      the same order and cannot deadlock each other, and the contended
- *      stock rows are held for the shortest time: only this step, the ledger
- *      row and the key follow while they are locked):
+ *      stock rows are held for the shortest time: from their UPDATE to the
+ *      COMMIT, one round trip, whatever the size of the order):
  *        UPDATE stock SET reserved = reserved + q
  *         WHERE product_id = ? AND on_hand - reserved >= q
- *      every line is tried; for each short one the available figure is read
- *      (the row is locked already); any short line → roll back everything,
- *      409 OUT_OF_STOCK with one error per short line (field
- *      items[i].quantity, detail "only N left");
- *   7. the ledger rows (RESERVE, ref "order:<id>", actor the user);
- *   8. the answer, 201 {order}, stored under the key; then COMMIT, then the
- *      answer is sent.
+ *      the first short line rolls everything back at once; then, holding no
+ *      lock, the available figures are read and every line short in them
+ *      (the one that failed always) gets its error: 409 OUT_OF_STOCK, field
+ *      items[i].quantity, detail "only N left";
+ *   8. COMMIT, then the answer is sent.
  * Lines are indexed as in the request, or for a cart as GET /cart lists it
  * (oldest line first).
  *
@@ -53,7 +60,8 @@
  * Two requests with one key: both may run the transaction, but the key's
  * row (primary key (user_id, idem_key)) admits one; the second blocks on
  * the first's insert, gets a duplicate key once it commits, rolls back all
- * it did and replays the first one's answer. */
+ * it did and replays the first one's answer. The key is stored before the
+ * stock is touched, so the second waits holding no stock row. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,14 +84,16 @@ static const struct shop_idem_stmts idem_stmts = {
 	.get = SQL_IDEM_GET, .put = SQL_IDEM_PUT, .del_expired = SQL_IDEM_DEL_EXPIRED,
 };
 
-/* Refusals of the transaction (positive: shop_db_tx hands them back after
- * rolling back). Each leaves its answer in ctx->status / ctx->errors. */
+/* Refusals (positive: shop_db_tx hands them back after rolling back). Each
+ * leaves its answer in ctx->status / ctx->errors, except REFUSE_RESERVE,
+ * whose errors are made after the rollback (short_after_rollback). */
 enum refusal {
 	REFUSE_CART_EMPTY = 1,
 	REFUSE_UNAVAILABLE,
 	REFUSE_CURRENCY,
 	REFUSE_ADDRESS,
 	REFUSE_OUT_OF_STOCK,
+	REFUSE_RESERVE,
 };
 
 struct line {
@@ -105,6 +115,11 @@ struct place_ctx {
 	size_t n;
 	struct line *lines;        /* the request's lines, or the cart's (read in the tx) */
 	size_t *by_product;        /* indexes of lines in product_id order */
+	/* from the read (SQL_PLACE_READ_*) */
+	const char *now;           /* the server's clock, 'YYYY-MM-DD hh:mm:ss.fff' */
+	const char *expires;       /* now + expiry, the same way */
+	const char *address;       /* JSON text, or NULL: pick-up */
+	size_t short_line;         /* REFUSE_RESERVE: the line whose UPDATE failed */
 	/* the answer: refusals and success alike */
 	int status;
 	const char *message;
@@ -140,7 +155,28 @@ static void add_error(struct place_ctx *c, size_t i, const char *what, const cha
 	json_object_array_add(c->errors, shop_json_error_item(field, code, detail));
 }
 
-/* Step 1: the cart's lines, locked. */
+static void add_short(struct place_ctx *c, size_t i, long long available)
+{
+	char detail[64];
+
+	snprintf(detail, sizeof(detail), "only %lld left", available > 0 ? available : 0);
+	add_error(c, i, "quantity", "OUT_OF_STOCK", detail);
+}
+
+/* The lines' product ids as JSON array text (arena). */
+static const char *ids_json(struct place_ctx *c)
+{
+	json_object *ids = json_object_new_array();
+	const char *text;
+
+	for (size_t i = 0; i < c->n; i++)
+		json_object_array_add(ids, shop_json_int(c->lines[i].product_id));
+	text = shop_arena_strdup(c->r->arena, shop_json_text(ids, NULL));
+	json_object_put(ids);
+	return text;
+}
+
+/* Step 5: the cart's lines, locked. */
 static int read_cart(struct shop_db *db, struct place_ctx *c)
 {
 	struct shop_rows rows;
@@ -150,8 +186,14 @@ static int read_cart(struct shop_db *db, struct place_ctx *c)
 	if (rc < 0)
 		return rc;
 	c->n = rows.n;
-	if (c->n == 0)
+	if (c->n == 0) {
+		c->status = 400;
+		c->message = "Cart is empty";
+		c->errors = json_object_new_array();
+		json_object_array_add(c->errors, shop_json_error_item(NULL, "CART_EMPTY",
+		    "add items to the cart, or send items"));
 		return REFUSE_CART_EMPTY;
+	}
 	c->lines = shop_arena_calloc(c->r->arena, c->n * sizeof(*c->lines));
 	for (size_t i = 0; i < c->n; i++) {
 		c->lines[i].product_id = shop_row_int(&rows.row[i], 0);
@@ -161,30 +203,86 @@ static int read_cart(struct shop_db *db, struct place_ctx *c)
 	return 0;
 }
 
-/* Step 2 and 3: the products and the currency. */
+/* Step 4: the address of the read's rows (every row carries it alike). */
+static int take_address(struct place_ctx *c, const struct shop_rows *rows)
+{
+	static const char *const keys[] = { "line1", "line2", "city", "postal_code", "country" };
+	const struct shop_row *row = &rows->row[0];
+	json_object *a;
+
+	c->address = NULL;
+	if (shop_row_null(row, RC_ADDR_ID)) {
+		if (!c->has_address)
+			return 0;
+		c->status = 400;
+		c->message = "Unknown address";
+		c->errors = json_object_new_array();
+		json_object_array_add(c->errors, shop_json_error_item("address_id", "UNKNOWN_ADDRESS",
+		    "not one of your addresses"));
+		return REFUSE_ADDRESS;
+	}
+	a = json_object_new_object();
+	for (unsigned i = 0; i < SHOP_ARRAY_LEN(keys); i++) {
+		unsigned k = RC_ADDR_LINE1 + i;
+
+		json_object_object_add(a, keys[i], shop_row_null(row, k) ? NULL :
+		    shop_json_strn(row->col[k], row->len[k]));
+	}
+	c->address = shop_arena_strdup(c->r->arena, shop_json_text(a, NULL));
+	json_object_put(a);
+	return 0;
+}
+
+/* Step 3: a first look at the stock, from the read: lines plainly short are
+ * refused before anything is written or locked, so that the losers of a
+ * flash sale neither insert an order to roll back nor queue on the
+ * contended stock row. It can only refuse what the read showed short;
+ * whatever it lets through, the guarded UPDATE of reserve() decides. */
+static int precheck_stock(struct place_ctx *c)
+{
+	size_t shorts = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct line *l = &c->lines[i];
+
+		if (l->available >= l->quantity)
+			continue;
+		add_short(c, i, l->available);
+		shorts++;
+	}
+	if (shorts == 0)
+		return 0;
+	c->status = 409;
+	c->message = "Insufficient stock";
+	return REFUSE_OUT_OF_STOCK;
+}
+
+/* Steps 1 to 4: the products, the currency, the stock at first look, the
+ * clock and the address, in one statement. */
 static int read_products(struct shop_db *db, struct place_ctx *c)
 {
-	json_object *ids = json_object_new_array();
 	struct shop_rows rows;
 	const char *currency;
 	char detail[96];
 	size_t k = 0;
 	int rc;
 
-	for (size_t i = 0; i < c->n; i++) {
+	for (size_t i = 0; i < c->n; i++)
 		c->lines[i].found = false;
-		json_object_array_add(ids, shop_json_int(c->lines[i].product_id));
-	}
-	rc = shop_db_query(db, c->r->arena, &rows, SQL_PRODUCTS_GET, "s", shop_json_text(ids, NULL));
-	json_object_put(ids);
+	if (c->has_address)
+		rc = shop_db_query(db, c->r->arena, &rows, SQL_PLACE_READ_ADDR, "isii",
+		    c->app->expiry_seconds, ids_json(c), c->address_id, c->r->auth.user_id);
+	else
+		rc = shop_db_query(db, c->r->arena, &rows, SQL_PLACE_READ_DEFAULT, "isi",
+		    c->app->expiry_seconds, ids_json(c), c->r->auth.user_id);
 	if (rc < 0)
 		return rc;
 	/* Match rows to lines: at most 100 x 100 comparisons (the join's rows
 	 * come in no promised order). */
 	for (size_t j = 0; j < rows.n; j++) {
 		const struct shop_row *row = &rows.row[j];
-		long long id = shop_row_int(row, 0);
-		const char *status = shop_row_str(row, 5);
+		long long id = shop_row_int(row, RC_ID);
+		const char *status = shop_row_str(row, RC_STATUS);
 
 		for (size_t i = 0; i < c->n; i++) {
 			struct line *l = &c->lines[i];
@@ -194,11 +292,11 @@ static int read_products(struct shop_db *db, struct place_ctx *c)
 			if (status == NULL || strcmp(status, "ACTIVE") != 0)
 				break;
 			l->found = true;
-			l->sku = shop_row_str(row, 1);
-			l->name = shop_row_str(row, 2);
-			l->price = shop_row_int(row, 3);
-			l->currency = shop_row_str(row, 4);
-			l->available = shop_row_int(row, 6);
+			l->sku = shop_row_str(row, RC_SKU);
+			l->name = shop_row_str(row, RC_NAME);
+			l->price = shop_row_int(row, RC_PRICE);
+			l->currency = shop_row_str(row, RC_CURRENCY);
+			l->available = shop_row_int(row, RC_AVAILABLE);
 			break;
 		}
 	}
@@ -228,108 +326,72 @@ static int read_products(struct shop_db *db, struct place_ctx *c)
 		c->message = "Currency mismatch";
 		return REFUSE_CURRENCY;
 	}
-	return 0;
-}
-
-/* A first look at the stock, from the products' consistent read: lines
- * plainly short are refused before anything is written or locked, so that
- * the losers of a flash sale neither insert an order to roll back nor queue
- * on the contended stock row. It can only refuse what the snapshot showed
- * short; whatever it lets through, the guarded UPDATE of reserve() decides. */
-static int precheck_stock(struct place_ctx *c)
-{
-	char detail[64];
-	size_t shorts = 0;
-
-	for (size_t i = 0; i < c->n; i++) {
-		const struct line *l = &c->lines[i];
-
-		if (l->available >= l->quantity)
-			continue;
-		snprintf(detail, sizeof(detail), "only %lld left", l->available > 0 ? l->available : 0);
-		add_error(c, i, "quantity", "OUT_OF_STOCK", detail);
-		shorts++;
-	}
-	if (shorts == 0)
-		return 0;
-	c->status = 409;
-	c->message = "Insufficient stock";
-	return REFUSE_OUT_OF_STOCK;
-}
-
-/* Step 4: the shipping address as JSON text, or NULL (pick-up). */
-static int read_address(struct shop_db *db, struct place_ctx *c, const char **out)
-{
-	static const char *const keys[] = { "line1", "line2", "city", "postal_code", "country" };
-	struct shop_rows rows;
-	json_object *a;
-	int rc;
-
-	*out = NULL;
-	if (c->has_address)
-		rc = shop_db_query(db, c->r->arena, &rows, SQL_ADDR_GET, "ii", c->address_id,
-		    c->r->auth.user_id);
-	else
-		rc = shop_db_query(db, c->r->arena, &rows, SQL_ADDR_DEFAULT, "i", c->r->auth.user_id);
-	if (rc < 0)
+	rc = precheck_stock(c);
+	if (rc != 0)
 		return rc;
-	if (rows.n == 0) {
-		if (!c->has_address)
-			return 0;
-		c->status = 400;
-		c->message = "Unknown address";
-		c->errors = json_object_new_array();
-		json_object_array_add(c->errors, shop_json_error_item("address_id", "UNKNOWN_ADDRESS",
-		    "not one of your addresses"));
-		return REFUSE_ADDRESS;
-	}
-	a = json_object_new_object();
-	for (unsigned i = 0; i < SHOP_ARRAY_LEN(keys); i++) {
-		const struct shop_row *row = &rows.row[0];
-
-		json_object_object_add(a, keys[i], shop_row_null(row, i) ? NULL :
-		    shop_json_strn(row->col[i], row->len[i]));
-	}
-	*out = shop_arena_strdup(c->r->arena, shop_json_text(a, NULL));
-	json_object_put(a);
-	return 0;
+	c->now = shop_row_str(&rows.row[0], RC_NOW);
+	c->expires = shop_row_str(&rows.row[0], RC_EXPIRES);
+	if (c->now == NULL || c->expires == NULL)
+		return SHOP_EDB;
+	return take_address(c, &rows);
 }
 
-/* Step 6: reserve every line in product_id order; collect the short ones. */
+/* Step 7: reserve every line in product_id order; the first short one
+ * refuses (its errors are made after the rollback). */
 static int reserve(struct shop_db *db, struct place_ctx *c)
 {
-	struct shop_rows rows;
-	char detail[64];
-	size_t shorts = 0;
 	int rc;
 
 	for (size_t k = 0; k < c->n; k++) {
 		size_t i = c->by_product[k];
 		struct line *l = &c->lines[i];
-		long long avail = 0;
 
 		rc = shop_db_exec(db, SQL_STOCK_RESERVE, "iii", l->quantity, l->product_id, l->quantity);
 		if (rc < 0)
 			return rc;
-		if (rc == 1)
-			continue;
-		rc = shop_db_query(db, c->r->arena, &rows, SQL_STOCK_AVAILABLE, "i", l->product_id);
-		if (rc < 0)
-			return rc;
-		if (rows.n == 1)
-			avail = shop_row_int(&rows.row[0], 0);
-		if (avail < 0)
-			avail = 0;
-		snprintf(detail, sizeof(detail), "only %lld left", avail);
-		add_error(c, i, "quantity", "OUT_OF_STOCK", detail);
-		shorts++;
-	}
-	if (shorts > 0) {
-		c->status = 409;
-		c->message = "Insufficient stock";
-		return REFUSE_OUT_OF_STOCK;
+		if (rc != 1) {
+			c->short_line = i;
+			return REFUSE_RESERVE;
+		}
 	}
 	return 0;
+}
+
+/* After a refused reservation was rolled back: the available figures, read
+ * without a lock, and one error per line short in them; the line whose
+ * UPDATE failed is always among them (stock may have come back since). */
+static void short_after_rollback(struct shop_db *db, struct place_ctx *c)
+{
+	struct shop_rows rows;
+	int rc;
+
+	json_object_put(c->errors);
+	c->errors = NULL;
+	c->status = 409;
+	c->message = "Insufficient stock";
+	for (size_t i = 0; i < c->n; i++)
+		c->lines[i].available = 0;
+	rc = shop_db_query(db, c->r->arena, &rows, SQL_STOCK_OF, "s", ids_json(c));
+	if (rc < 0)
+		rows.n = 0; /* the figures are a courtesy: "only 0 left" then */
+	for (size_t j = 0; j < rows.n; j++) {
+		long long id = shop_row_int(&rows.row[j], 0);
+
+		for (size_t i = 0; i < c->n; i++) {
+			if (c->lines[i].product_id == id) {
+				c->lines[i].available = shop_row_int(&rows.row[j], 1);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct line *l = &c->lines[i];
+
+		/* The failed line's figure is told as read now, even when
+		 * stock came back meanwhile: a retry may then succeed. */
+		if (i == c->short_line || l->available < l->quantity)
+			add_short(c, i, l->available);
+	}
 }
 
 /* The lines as the JSON array SQL_ITEMS_INSERT expands, and the order's items. */
@@ -367,6 +429,35 @@ static void lines_json(const struct place_ctx *c, json_object **rows, json_objec
 	}
 }
 
+/* 'YYYY-MM-DD hh:mm:ss[.fff]' → 'YYYY-MM-DDThh:mm:ssZ' (arena), as
+ * ORDER_COLS's DATE_FORMAT shows a stored time: the fraction cut off. */
+static const char *rfc3339(struct shop_arena *a, const char *t)
+{
+	return shop_arena_printf(a, "%.10sT%.8sZ", t, strlen(t) >= 19 ? t + 11 : "00:00:00");
+}
+
+/* The order row of enum ord_col as SQL_ORDER_GET would read it back. */
+static void order_row(struct place_ctx *c, long long id, long long total, struct shop_row *row)
+{
+	struct shop_arena *a = c->r->arena;
+	const char *created = rfc3339(a, c->now);
+
+	row->ncols = OC_NCOLS;
+	row->col = shop_arena_calloc(a, OC_NCOLS * sizeof(*row->col));
+	row->len = shop_arena_calloc(a, OC_NCOLS * sizeof(*row->len));
+	row->col[OC_ID] = shop_arena_printf(a, "%lld", id);
+	row->col[OC_USER] = shop_arena_printf(a, "%lld", c->r->auth.user_id);
+	row->col[OC_STATUS] = "PENDING_PAYMENT";
+	row->col[OC_TOTAL] = shop_arena_printf(a, "%lld", total);
+	row->col[OC_CURRENCY] = c->lines[0].currency;
+	row->col[OC_ADDRESS] = c->address;
+	row->col[OC_CREATED] = created;
+	row->col[OC_UPDATED] = created;
+	row->col[OC_EXPIRES] = rfc3339(a, c->expires);
+	for (unsigned i = 0; i < OC_NCOLS; i++)
+		row->len[i] = row->col[i] ? strlen(row->col[i]) : 0;
+}
+
 static void set_answer(struct place_ctx *c, json_object *envelope)
 {
 	size_t len = 0;
@@ -383,8 +474,8 @@ static int place_tx(struct shop_db *db, void *arg)
 	struct shop_req *r = c->r;
 	json_object *rows_json = NULL, *items = NULL, *ev_items = NULL, *ledger = NULL;
 	json_object *order, *payload, *data;
-	const char *address = NULL, *ref;
-	struct shop_rows orow;
+	struct shop_row orow;
+	const char *ref;
 	long long id, total;
 	int rc;
 
@@ -395,29 +486,16 @@ static int place_tx(struct shop_db *db, void *arg)
 
 	if (c->from_cart) {
 		rc = read_cart(db, c);
-		if (rc == REFUSE_CART_EMPTY) {
-			c->status = 400;
-			c->message = "Cart is empty";
-			c->errors = json_object_new_array();
-			json_object_array_add(c->errors, shop_json_error_item(NULL, "CART_EMPTY",
-			    "add items to the cart, or send items"));
-		}
+		if (rc != 0)
+			return rc;
+		rc = read_products(db, c);
 		if (rc != 0)
 			return rc;
 	}
-	rc = read_products(db, c);
-	if (rc != 0)
-		return rc;
-	rc = precheck_stock(c);
-	if (rc != 0)
-		return rc;
-	rc = read_address(db, c, &address);
-	if (rc != 0)
-		return rc;
 
 	lines_json(c, &rows_json, &items, &ev_items, &ledger, &total);
-	rc = shop_db_exec(db, SQL_ORDER_INSERT, "iissi", r->auth.user_id, total, c->lines[0].currency,
-	    address, c->app->expiry_seconds);
+	rc = shop_db_exec(db, SQL_ORDER_INSERT, "iisssss", r->auth.user_id, total,
+	    c->lines[0].currency, c->address, c->now, c->now, c->expires);
 	if (rc < 0)
 		goto out;
 	id = shop_db_last_id(db);
@@ -428,21 +506,14 @@ static int place_tx(struct shop_db *db, void *arg)
 		rc = SHOP_EDB;
 		goto out;
 	}
-	rc = shop_db_query(db, r->arena, &orow, SQL_ORDER_GET, "i", id);
-	if (rc < 0)
-		goto out;
-	if (orow.n != 1) {
-		rc = SHOP_EDB;
-		goto out;
-	}
+	order_row(c, id, total, &orow);
 
 	payload = json_object_new_object();
 	json_object_object_add(payload, "order_id", shop_json_int(id));
 	json_object_object_add(payload, "user_id", shop_json_int(r->auth.user_id));
 	json_object_object_add(payload, "total_cents", shop_json_int(total));
 	json_object_object_add(payload, "currency", shop_json_str(c->lines[0].currency));
-	json_object_object_add(payload, "expires_at", shop_json_str(shop_row_str(&orow.row[0],
-	    OC_EXPIRES)));
+	json_object_object_add(payload, "expires_at", shop_json_str(orow.col[OC_EXPIRES]));
 	json_object_object_add(payload, "items", ev_items);
 	ev_items = NULL;
 	rc = shop_outbox_add(db, SQL_OUTBOX_INSERT, "order.placed", "order", id, payload,
@@ -455,23 +526,23 @@ static int place_tx(struct shop_db *db, void *arg)
 		if (rc < 0)
 			goto out;
 	}
-
-	rc = reserve(db, c);
-	if (rc != 0)
-		goto out;
 	ref = shop_arena_printf(r->arena, "order:%lld", id);
 	rc = shop_db_exec(db, SQL_LEDGER_RESERVE, "iss", r->auth.user_id, ref,
 	    shop_json_text(ledger, NULL));
 	if (rc < 0)
 		goto out;
 
-	order = ord_order_json(&orow.row[0], items);
+	order = ord_order_json(&orow, items);
 	items = NULL;
 	data = json_object_new_object();
 	json_object_object_add(data, "order", order);
 	c->status = 201;
 	set_answer(c, shop_json_success(201, "Order placed", data));
 	rc = shop_idem_store(r, &idem_stmts, c->key, c->status, c->text, c->len);
+	if (rc != 0)
+		goto out;
+
+	rc = reserve(db, c);
 out:
 	json_object_put(rows_json);
 	json_object_put(items);
@@ -541,7 +612,16 @@ void h_order_place(struct shop_req *r)
 		return;
 	}
 
-	rc = shop_db_tx(r->db, place_tx, &c);
+	if (!c.from_cart) {
+		/* Steps 1-4, before the transaction (see the top). */
+		rc = read_products(r->db, &c);
+		if (rc == 0)
+			rc = shop_db_tx(r->db, place_tx, &c);
+	} else {
+		rc = shop_db_tx(r->db, place_tx, &c);
+	}
+	if (rc == REFUSE_RESERVE)
+		short_after_rollback(r->db, &c);
 	if (rc > 0) {
 		/* A refusal: answered, and kept under the key. */
 		shop_idem_refuse(r, &idem_stmts, &key, shop_json_error(c.status, c.message, c.errors));

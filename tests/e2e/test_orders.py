@@ -2,6 +2,8 @@
 answer, out of stock, idempotency keys, who sees what, lists, cancel, the
 admin list, mass assignment."""
 
+import re
+
 from tap import test
 from shopclient import API, check_response, fx, get, in_parallel, post, put, qs, raw_request, uniq, walk
 from flowlib import (adjust, buyer, cancel, cart_add, cart_lines, check_order, expiry_seconds, get_order,
@@ -116,6 +118,41 @@ def out_of_stock(t):
     stock_is(t, a["id"], {"on_hand": 3, "reserved": 3, "available": 0}, "A after the cart order")
     t.eq(cart_lines(u), {}, "the cart is emptied")
     t.expect(place(u, items_body((a["id"], 1))), 409, "OUT_OF_STOCK", "one more of A")
+
+
+@test
+def last_units_race(t):
+    """Two lines, the second one scarce, ordered by many buyers at once: the
+    winners get both lines; every loser is refused on the scarce line alone,
+    whether the first look or the reservation itself found it short, and
+    keeps nothing of the plentiful line (all or nothing); a loser's key
+    replays its refusal."""
+    units, n = 4, 24
+    a, b = product(stock=1000), product(stock=units)
+    t.require(a["id"] < b["id"], "the scarce line is reserved last (product ids %d, %d)" % (a["id"], b["id"]))
+    buyers = in_parallel(lambda i: buyer("race"), n)
+    t.require(all(u is not None and u.token for u in buyers), "registering %d buyers failed" % n)
+    keys = [uniq("race") for _ in range(n)]
+    body = items_body((a["id"], 1), (b["id"], 1))
+    rs = in_parallel(lambda i: place(buyers[i], body, key=keys[i]), n)
+    st = [r.status if r is not None else None for r in rs]
+    t.eq(st.count(201), units, "orders placed (statuses %s)" % sorted(set(st), key=str))
+    t.eq(st.count(409), n - units, "answers 409")
+    lost = [i for i, r in enumerate(rs) if r is not None and r.status == 409]
+    bad = []
+    for i in lost:
+        errs = (rs[i].json or {}).get("errors") or []
+        shape = [(e.get("field"), e.get("code")) for e in errs]
+        detail = errs[0].get("detail") if len(errs) == 1 else None
+        if shape != [("items[1].quantity", "OUT_OF_STOCK")] or not re.fullmatch(r"only \d+ left", detail or ""):
+            bad.append(errs)
+    t.eq(bad[:3], [], "each refusal names the scarce line alone, 'only N left' (%d bad)" % len(bad))
+    stock_is(t, b["id"], {"on_hand": units, "reserved": units, "available": 0}, "the scarce product")
+    stock_is(t, a["id"], {"on_hand": 1000, "reserved": units}, "the plentiful product: the losers kept nothing")
+    if lost:
+        i = lost[0]
+        again = place(buyers[i], body, key=keys[i])
+        t.eq((again.status, again.raw), (409, rs[i].raw), "a loser's key replays its refusal byte for byte")
 
 
 @test

@@ -36,6 +36,7 @@ static struct fake {
 	int answers;
 	/* the database */
 	bool row;                   /* SHOP_IDEM_GET finds a row */
+	bool row_expired;           /* ... older than 24 h */
 	unsigned char row_hash[32];
 	long long row_status;
 	const char *row_body;
@@ -118,9 +119,9 @@ int shop_db_query(struct shop_db *db, struct shop_arena *a, struct shop_rows *ou
 	if (!f.row)
 		return 0;
 	row = shop_arena_calloc(a, sizeof(*row));
-	row->ncols = 3;
-	row->col = shop_arena_calloc(a, 3 * sizeof(*row->col));
-	row->len = shop_arena_calloc(a, 3 * sizeof(*row->len));
+	row->ncols = 4;
+	row->col = shop_arena_calloc(a, 4 * sizeof(*row->col));
+	row->len = shop_arena_calloc(a, 4 * sizeof(*row->len));
 	row->col[0] = shop_arena_strndup(a, (const char *)f.row_hash, 32);
 	row->len[0] = 32;
 	snprintf(status, sizeof(status), "%lld", f.row_status);
@@ -128,6 +129,8 @@ int shop_db_query(struct shop_db *db, struct shop_arena *a, struct shop_rows *ou
 	row->len[1] = strlen(status);
 	row->col[2] = shop_arena_strdup(a, f.row_body);
 	row->len[2] = strlen(f.row_body);
+	row->col[3] = f.row_expired ? "1" : "0";
+	row->len[3] = 1;
 	out->n = 1;
 	out->row = row;
 	return 0;
@@ -306,7 +309,17 @@ static void test_replay_new(void **state)
 	start_ok("k1", "{}", &k);
 	assert_int_equal(shop_idem_replay(&req, &stmts, &k), 0);
 	assert_int_equal(f.gets, 1);
-	assert_int_equal(f.dels, 1); /* an expired row of the key goes */
+	assert_int_equal(f.dels, 0); /* no row: nothing to delete */
+	assert_int_equal(f.answers, 0);
+	/* a row older than 24 h: it goes, and the request is new */
+	f.row = true;
+	f.row_expired = true;
+	f.row_status = 201;
+	f.row_body = "{}";
+	memcpy(f.row_hash, k.hash, 32);
+	assert_int_equal(shop_idem_replay(&req, &stmts, &k), 0);
+	assert_int_equal(f.gets, 2);
+	assert_int_equal(f.dels, 1);
 	assert_int_equal(f.answers, 0);
 }
 
@@ -354,6 +367,10 @@ static void test_replay_db_down(void **state)
 	assert_int_equal(shop_idem_replay(&req, &stmts, &k), SHOP_EDBDOWN);
 	assert_int_equal(f.answers, 0);
 	f.get_rc = 0;
+	f.row = true;
+	f.row_expired = true;
+	f.row_status = 201;
+	f.row_body = "{}";
 	f.del_rc = SHOP_ERETRY;
 	assert_int_equal(shop_idem_replay(&req, &stmts, &k), SHOP_ERETRY);
 }

@@ -114,6 +114,22 @@ static void test_sha256_hmac(void **state)
 	shop_sha256(h, "", 0);
 	shop_hex_encode(hex, h, 32);
 	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	/* The libsodium digest is the same digest, whatever the length. */
+	{
+		unsigned char buf[1000], h2[32];
+
+		shop_sha256_small(h2, "abc", 3);
+		shop_hex_encode(hex, h2, 32);
+		assert_string_equal(hex,
+		    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+		for (size_t n = 0; n < sizeof(buf); n += 37) {
+			for (size_t i = 0; i < n; i++)
+				buf[i] = (unsigned char)(i * 7 + n);
+			shop_sha256(h, buf, n);
+			shop_sha256_small(h2, buf, n);
+			assert_memory_equal(h, h2, 32);
+		}
+	}
 	/* RFC 4231 test case 2 */
 	shop_hmac_sha256(h, "Jefe", 4, "what do ya want for nothing?", 28);
 	shop_hex_encode(hex, h, 32);
