@@ -1,4 +1,10 @@
-/* Allocation that aborts on out-of-memory, and the per-request arena. */
+/* Allocation that aborts on out-of-memory, and the per-request arena.
+ *
+ * Linking this file also sets, before main(), how much a process maps and
+ * keeps (mem.c, mem_start): at most two malloc arenas, and OpenSSL without
+ * its configuration file and legacy name tables; MALLOC_ARENA_MAX,
+ * GLIBC_TUNABLES or OPENSSL_CONF in the environment leave the libraries'
+ * defaults. */
 #ifndef SHOP_MEM_H
 #define SHOP_MEM_H
 

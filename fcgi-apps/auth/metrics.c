@@ -2,37 +2,23 @@
  * program's shared counters under [shop] metrics_dir (lib/metrics.h), then
  * nginx's own connection figures, read from its stub_status on the unix
  * socket [auth] nginx_status_socket. Prometheus text format 0.0.4. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <curl/curl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fcgi-apps/auth/auth_app.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/req.h"
 
-#define STATUS_TIMEOUT_MS 500L
+#define STATUS_TIMEOUT_MS 500
 #define STATUS_MAX 4096
-
-struct status_buf {
-	char data[STATUS_MAX];
-	size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct status_buf *b = arg;
-	size_t len = size * n;
-
-	if (len > sizeof(b->data) - 1 - b->len)
-		return 0; /* not a stub_status page: stop */
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return len;
-}
 
 /* Reads stub_status:
  *   Active connections: 3
@@ -56,34 +42,96 @@ int auth_nginx_status_parse(const char *s, unsigned long long v[7])
 	return 0;
 }
 
+/* One "GET /" to nginx's stub_status on a unix socket, HTTP/1.0 (nginx
+ * closes the connection after its answer), STATUS_TIMEOUT_MS in all: a
+ * plain socket rather than an HTTP client library, whose TLS and protocol
+ * libraries every auth process would map (and touch at start-up) for the
+ * sake of this one local read. Returns 0 with the body (NUL-terminated) at
+ * *body inside buf, or -1 with *why set. */
+static int status_fetch(const char *path, char *buf, size_t cap, char **body, const char **why)
+{
+	static const char req[] = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timespec t0, t;
+	size_t len = 0, sent = 0, plen = strlen(path);
+	int fd, left, rc = -1;
+	ssize_t n;
+	char *p;
+
+	*why = "bad socket path";
+	if (plen == 0 || plen >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, plen + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS &&
+	    errno != EAGAIN) {
+		*why = strerror(errno);
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = sent < sizeof(req) - 1 ? POLLOUT : POLLIN };
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = STATUS_TIMEOUT_MS - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, left) == 0) {
+			*why = "timed out";
+			goto out;
+		}
+		if (sent < sizeof(req) - 1) {
+			n = send(fd, req + sent, sizeof(req) - 1 - sent, MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				*why = strerror(errno);
+				goto out;
+			}
+			sent += n > 0 ? (size_t)n : 0;
+			continue;
+		}
+		n = recv(fd, buf + len, cap - 1 - len, 0);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			*why = strerror(errno);
+			goto out;
+		}
+		len += (size_t)n;
+		if (len == cap - 1) {
+			*why = "answer too long: not a stub_status page";
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	p = strstr(buf, "\r\n\r\n");
+	if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 || p == NULL) {
+		*why = "not 200";
+		goto out;
+	}
+	*body = p + 4;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
 static int nginx_status(const char *socket, unsigned long long v[7])
 {
-	struct status_buf b = { .len = 0 };
-	long code = 0;
-	CURLcode rc;
-	CURL *c;
+	char buf[STATUS_MAX], *body;
+	const char *why;
 
 	if (socket == NULL || socket[0] == '\0')
 		return -1;
-	c = curl_easy_init();
-	if (c == NULL)
-		return -1;
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
-	curl_easy_setopt(c, CURLOPT_URL, "http://localhost/");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, STATUS_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || code != 200) {
-		shop_log_warn("metrics: nginx status on %s: %s", socket,
-		    rc != CURLE_OK ? curl_easy_strerror(rc) : "not 200");
+	if (status_fetch(socket, buf, sizeof(buf), &body, &why) != 0) {
+		shop_log_warn("metrics: nginx status on %s: %s", socket, why);
 		return -1;
 	}
-	return auth_nginx_status_parse(b.data, v);
+	return auth_nginx_status_parse(body, v);
 }
 
 static void render_nginx(FILE *out, const char *socket)

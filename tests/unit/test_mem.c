@@ -5,12 +5,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
 
 #include "lib/mem.h"
 
@@ -168,6 +174,90 @@ static void test_xmalloc_oom_aborts(void **state)
 	assert_int_equal(WTERMSIG(st), SIGABRT);
 }
 
+/* mem.c's start-up, 1: OpenSSL was initialised without a configuration
+ * file, and a later request to read one (as mysql_library_init and
+ * curl_global_init make) reads nothing: an object identifier that a
+ * configuration file defines stays unknown. Nor was the table of legacy
+ * names filled; fetching an algorithm, as the shop does, still works. */
+static void test_start_openssl_without_config(void **state)
+{
+	char path[] = "/tmp/shop-test-mem-XXXXXX";
+	OPENSSL_INIT_SETTINGS *set;
+	EVP_MD *md;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	if (getenv("OPENSSL_CONF") != NULL)
+		skip();
+	assert_int_equal(OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_DIGESTS, NULL), 1);
+	assert_null(EVP_get_digestbyname("SHA256"));
+	md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	assert_non_null(md);
+	EVP_MD_free(md);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("openssl_conf = init\n[init]\noid_section = oids\n[oids]\n"
+	    "shopTestOid = 1.3.6.1.4.1.55555.1\n", f);
+	assert_int_equal(fclose(f), 0);
+	set = OPENSSL_INIT_new();
+	assert_non_null(set);
+	assert_int_equal(OPENSSL_INIT_set_config_filename(set, path), 1);
+	assert_int_equal(OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, set), 1);
+	OPENSSL_INIT_free(set);
+	unlink(path);
+	assert_int_equal(OBJ_sn2nid("shopTestOid"), NID_undef);
+}
+
+#define START_THREADS 6
+
+/* Allocates, then waits until every thread has: a thread that ended would
+ * hand its arena to the next one. */
+static void *alloc_some(void *arg)
+{
+	void *p = malloc(1000);
+
+	pthread_barrier_wait(arg);
+	free(p);
+	return NULL;
+}
+
+/* mem.c's start-up, 2: however many threads allocate, the process keeps at
+ * most two malloc arenas (malloc_info lists one <heap> per arena). */
+static void test_start_malloc_arenas(void **state)
+{
+	pthread_t th[START_THREADS];
+	pthread_barrier_t all;
+	char *buf = NULL;
+	size_t len = 0, heaps = 0;
+	const char *p;
+	FILE *f;
+
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	skip(); /* ASan's allocator, not glibc's */
+#endif
+	if (getenv("MALLOC_ARENA_MAX") != NULL || getenv("GLIBC_TUNABLES") != NULL)
+		skip();
+	assert_int_equal(pthread_barrier_init(&all, NULL, START_THREADS), 0);
+	for (int i = 0; i < START_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, alloc_some, &all), 0);
+	for (int i = 0; i < START_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&all);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(malloc_info(0, f), 0);
+	assert_int_equal(fclose(f), 0);
+	for (p = buf; (p = strstr(p, "<heap nr=")) != NULL; p++)
+		heaps++;
+	free(buf);
+	assert_true(heaps >= 1);
+	assert_true(heaps <= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +268,8 @@ int main(void)
 		cmocka_unit_test(test_arena_reset),
 		cmocka_unit_test(test_arena_strings),
 		cmocka_unit_test(test_xmalloc_oom_aborts),
+		cmocka_unit_test(test_start_openssl_without_config),
+		cmocka_unit_test(test_start_malloc_arenas),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
