@@ -2,8 +2,9 @@
  *
  * Each round: read up to `batch` unsent rows in id order, publish them all
  * to shop.events (persistent, mandatory, routing key = event type), wait for
- * every confirm, then mark sent, in one transaction and row by row, the
- * confirmed rows that come before the first unconfirmed one. A row that was
+ * every confirm, then mark sent, in one transaction and by their ids (64,
+ * 8, then 1 at a time), the confirmed rows that come before the first
+ * unconfirmed one. A row that was
  * nacked or returned stays unsent, and so does everything after it, so that
  * the events of one aggregate reach the broker in order (the rows after it
  * that were confirmed are published again next round: consumers are
@@ -161,13 +162,32 @@ static void db_ok(struct relay *r)
 	r->db_backoff = BACKOFF_MIN_MS;
 }
 
+#define I8 "iiiiiiii"
+#define I64 I8 I8 I8 I8 I8 I8 I8 I8
+#define A8(p) (p)[0], (p)[1], (p)[2], (p)[3], (p)[4], (p)[5], (p)[6], (p)[7]
+#define A64(p) A8(p), A8((p) + 8), A8((p) + 16), A8((p) + 24), A8((p) + 32), A8((p) + 40), \
+	A8((p) + 48), A8((p) + 56)
+
+/* Marks the rows by their ids, 64, then 8, then 1 at a time (relay_sql.c). */
 static int mark_sent(struct shop_db *db, void *arg)
 {
 	const struct mark *m = arg;
+	const long long *p = m->ids;
+	size_t left = m->n;
 
-	for (size_t i = 0; i < m->n; i++) {
-		int rc = shop_db_exec(db, RELAY_SQL_MARK_SENT, "i", m->ids[i]);
+	while (left > 0) {
+		int rc;
 
+		if (left >= 64) {
+			rc = shop_db_exec(db, RELAY_SQL_MARK_SENT_64, I64, A64(p));
+			p += 64, left -= 64;
+		} else if (left >= 8) {
+			rc = shop_db_exec(db, RELAY_SQL_MARK_SENT_8, I8, A8(p));
+			p += 8, left -= 8;
+		} else {
+			rc = shop_db_exec(db, RELAY_SQL_MARK_SENT, "i", p[0]);
+			p++, left--;
+		}
 		if (rc < 0)
 			return rc;
 	}

@@ -15,6 +15,8 @@
 enum relay_stmt {
 	RELAY_SQL_PENDING,     /* limit → id, event_id, event_type, payload, request_id, occurred_at */
 	RELAY_SQL_MARK_SENT,   /* id */
+	RELAY_SQL_MARK_SENT_8, /* 8 ids */
+	RELAY_SQL_MARK_SENT_64, /* 64 ids */
 	RELAY_SQL_BACKLOG,     /* → rows unsent, age in ms of the oldest of them (NULL: none) */
 	RELAY_SQL_COUNT
 };
