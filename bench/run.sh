@@ -258,13 +258,15 @@ if grep -q 'include bench-http/\*\.conf;' "$SHOP_VAR/nginx/nginx.conf"; then
 fi
 GEN=0
 MICROCACHE=off
-# Renders bench-peers.conf with the microcache on or off, reloads nginx and
-# waits until its new workers answer.
-nginx_peers() { # on|off
-	MICROCACHE=$1
+AUTHCACHE=on
+# Renders bench-peers.conf with the microcache on or off (and the auth cache,
+# on unless said), reloads nginx and waits until its new workers answer.
+nginx_peers() { # on|off [on|off]
+	MICROCACHE=$1 AUTHCACHE=${2:-on}
 	GEN=$((GEN + 1))
 	{
 		render MICROCACHE_SWITCH="set \$shop_microcache $([ "$1" = on ] && echo shop_microcache || echo off);" \
+		    AUTHCACHE_SWITCH="set \$shop_authcache $([ "$AUTHCACHE" = on ] && echo shop_authcache || echo off);" \
 		    CEILING_BODY="$CEILING_BODY" HELLO_PASS="$HELLO_PASS" PHP_SOCKET="$PHP_SOCK" \
 		    PHP_SCRIPT="$HERE/php/product.php" < "$HERE/peers.conf.in"
 		printf '\n# which rendering answers (bench/run.sh waits for it after a reload)\n'
@@ -325,11 +327,12 @@ declare -A LABEL
 # One wrk run of the GET scenarios. KEY names the figure (ratios), LABEL the row.
 wrk_get() { # KEY RUN CONNS PATHS DIST TOKENS LABEL [PROBE_REQUESTS]
 	local key=$1 run=$2 conns=$3 paths=$4 dist=$5 tokens=$6 label=$7 probe=${8:-} out
-	local applog0 applog1 cpu0 cpu note=""
+	local applog0 applog1 authlog0 authlog1 cpu0 cpu note=""
 	out=$W/$key-$run.out
 	say "$label, run $run: wrk -t$THREADS -c$conns -d$DURATION"
 	probe_snap "$key-$run-a"
 	applog0=$(lines_of "$SHOP_LOG_DIR/catalog.log")
+	authlog0=$(lines_of "$SHOP_LOG_DIR/auth.log")
 	child_cpu cpu0
 	wrk -t"$THREADS" -c"$conns" -d"$DURATION" --timeout 2s --latency -s "$HERE/get.lua" \
 	    "$SHOP_BASE_URL" -- "$W/$paths" "$dist" "${tokens:+$W/$tokens}" > "$out" 2>&1 ||
@@ -337,6 +340,7 @@ wrk_get() { # KEY RUN CONNS PATHS DIST TOKENS LABEL [PROBE_REQUESTS]
 	client_cpu_since "$cpu0"
 	probe_snap "$key-$run-b"
 	applog1=$(lines_of "$SHOP_LOG_DIR/catalog.log")
+	authlog1=$(lines_of "$SHOP_LOG_DIR/auth.log")
 	parse "$out" || { cat "$out" >&2; die "no BENCH line from wrk ($label)"; }
 	RPS[$key,$run]=$b_rps P50[$key,$run]=$b_p50_ms P99[$key,$run]=$b_p99_ms TMO[$key,$run]=$b_timeouts
 	NREQ[$key,$run]=$b_requests
@@ -345,6 +349,11 @@ wrk_get() { # KEY RUN CONNS PATHS DIST TOKENS LABEL [PROBE_REQUESTS]
 		# the catalog app's log lines in the window = the requests that missed
 		note="microcache: $(awk -v m="$((applog1 - applog0))" -v n="$b_requests" \
 		    'BEGIN { printf "%.1f%% of requests answered by nginx (%d reached the pool)", 100 * (1 - m / n), m }')"
+	fi
+	if [ -n "$tokens" ] && [ "$b_requests" -gt 0 ]; then
+		# the auth app's log lines in the window = the auth subrequests it answered
+		note="auth cache $AUTHCACHE: $(awk -v m="$((authlog1 - authlog0))" -v n="$b_requests" \
+		    'BEGIN { printf "the auth pool asked for %.1f%% of requests (%d)", 100 * m / n, m }')"
 	fi
 	python3 "$HERE/probe.py" brief "$W/$key-$run-a.json" "$W/$key-$run-b.json" "$CLIENT_CPU" \
 	    > "$W/$key-$run.cpu" 2>&1 || true
@@ -379,13 +388,15 @@ for run in 1 2; do
 	wrk_get search "$run" "$CONNS" paths-search.txt uniform "" "6. shop GET /products?q=&category=" ${probe:+"GET /api/v1/products"}
 	wrk_get authproduct "$run" "$CONNS" paths-shop.txt uniform buyers.tokens "7. shop GET /products/{id} with a token" ${probe:+"GET /api/v1/products/"}
 	wrk_get me "$run" "$CONNS" paths-me.txt uniform buyers.tokens "8. shop GET /users/me (authenticated)" ${probe:+"GET /api/v1/users/me"}
+	nginx_peers off off
+	wrk_get authproductnc "$run" "$CONNS" paths-shop.txt uniform buyers.tokens "9. shop GET /products/{id} with a token, auth cache off" ${probe:+"GET /api/v1/products/"}
 	nginx_peers on
 	# a product change under load: how soon anonymous readers see it
 	python3 "$HERE/visible.py" "$W" "$(sed -n "$((run * 7))p" "$W/ids.txt")" > "$W/visible-$run.out" 2>&1 &
 	BG_PID=$!
-	wrk_get micro "$run" "$CONNS" paths-shop.txt uniform "" "9. shop GET /products/{id}, microcache on" ${probe:+"GET /api/v1/products/"}
-	wrk_get microzipf "$run" "$CONNS" paths-shop.txt zipf "" "10. the same, popular products (Zipf over $PRODUCTS ids)"
-	wrk_get microhot "$run" "$CONNS" paths-hot.txt uniform "" "11. the same, a hot set of 100 products"
+	wrk_get micro "$run" "$CONNS" paths-shop.txt uniform "" "10. shop GET /products/{id}, microcache on" ${probe:+"GET /api/v1/products/"}
+	wrk_get microzipf "$run" "$CONNS" paths-shop.txt zipf "" "11. the same, popular products (Zipf over $PRODUCTS ids)"
+	wrk_get microhot "$run" "$CONNS" paths-hot.txt uniform "" "12. the same, a hot set of 100 products"
 	wait "$BG_PID" || { cat "$W/visible-$run.out" >&2; die "visible.py failed"; }
 	BG_PID=
 	parse "$W/visible-$run.out" || die "no BENCH line from visible.py"
@@ -607,6 +618,7 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "| shop GET /products/{id} p99, -c$CONNS | ${P99[product,1]} / ${P99[product,2]} ms | | ≤ 50 ms: $(meets "$(maxp99 product) <= 50") |"
 	echo "| shop GET /products/{id}, -c$CONNS_HIGH: timeouts | ${TMO[product256,1]} / ${TMO[product256,2]} (p99 ${P99[product256,1]} / ${P99[product256,2]} ms) | | none: $(meets "${TMO[product256,1]} + ${TMO[product256,2]} == 0") |"
 	echo "| with a token ÷ anonymous, GET /products/{id} | $(ratio authproduct product pct) | $(cpur authproduct product pct) | ≥ 85%: $(meets "$R_AUTH >= 0.85") |"
+	echo "| the same with nginx's auth cache off ÷ anonymous | $(ratio authproductnc product pct) | $(cpur authproductnc product pct) | (context: every request asks the auth pool) |"
 	echo "| GET /users/me ÷ anonymous GET /products/{id} | $(ratio me product pct) | $(cpur me product pct) | (context: another pool, the same shape of work) |"
 	echo "| microcache on, a hot set of 100 products ÷ nginx return 200 | $(ratio microhot ceiling pct) | $(cpur microhot ceiling pct) | ≥ 40%: $(meets "$R_MICROH >= 0.40") |"
 	echo "| microcache on, popular products (Zipf) ÷ nginx return 200 | $(ratio microzipf ceiling pct) | $(cpur microzipf ceiling pct) | (context: part of the reads hit, see the notes) |"

@@ -43,6 +43,7 @@ struct auth_verdict {
 	const char *error;           /* X-Shop-Auth-Error (static), NULL on 200 */
 	long long user_id;           /* 0: anonymous */
 	unsigned roles;              /* effective roles: the token's that the user still has */
+	long long exp;               /* the token's expiry (unix s) when user_id > 0 */
 };
 
 /* Decides method + uri with the Authorization header value authz (NULL when

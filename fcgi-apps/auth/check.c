@@ -39,6 +39,7 @@ static void verdict(struct auth_verdict *v, int status, const char *error)
 	if (status != 200) {
 		v->user_id = 0;
 		v->roles = 0;
+		v->exp = 0;
 	}
 }
 
@@ -143,6 +144,7 @@ void auth_decide(struct auth_ctx *ctx, struct shop_db *db, struct shop_arena *a,
 	}
 
 	v->user_id = t.user_id;
+	v->exp = t.exp;
 	/* Roles taken away since the token was signed are gone now; roles
 	 * granted since need a new token (refresh). A token left with no role
 	 * at all speaks for nobody any more (and apps would read a user without

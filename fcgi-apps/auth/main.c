@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/req.h"
+#include "lib/util.h"
 
 #define TOKEN_SLOTS 4096
 #define USER_SLOTS 4096
@@ -115,6 +116,12 @@ static void auth_raw(struct shop_req *r)
 		shop_roles_format(roles, sizeof(roles), v.roles);
 		shop_res_header(r, "X-Shop-User-Id", id);
 		shop_res_header(r, "X-Shop-User-Roles", roles);
+		/* nginx may keep this yes for the rest of the current second
+		 * (nginx/shop-cache.conf, the auth cache): only while the token
+		 * stays valid past the next second. Refusals and anonymous
+		 * answers are never kept. */
+		if (v.exp > shop_now() + 1)
+			shop_res_header(r, "X-Accel-Expires", "1");
 		shop_log_set_request(r->request_id, id, "AUTH");
 	} else if (v.error) {
 		shop_res_header(r, "X-Shop-Auth-Error", v.error);

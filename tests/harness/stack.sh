@@ -273,9 +273,10 @@ clean)
 		tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$pat" && kill -KILL "$p" 2>/dev/null || true
 	done
 	exec 9>&-
-	# nginx's microcache in memory (./shop's render_nginx records where)
+	# nginx's microcache and auth cache in memory (./shop's render_nginx
+	# records where)
 	mc=; [ -r "$dir/run/microcache" ] && read -r mc < "$dir/run/microcache" || true
-	case $mc in /dev/shm/shop-microcache-*) rm -rf "$mc" ;; esac
+	case $mc in /dev/shm/shop-microcache-*) rm -rf "$mc" "$mc-auth" ;; esac
 	rm -rf "$dir" ;;
 *) usage ;;
 esac
