@@ -188,8 +188,11 @@ static void test_start_openssl_without_config(void **state)
 	int fd;
 
 	(void)state;
-	if (getenv("OPENSSL_CONF") != NULL)
-		skip();
+	if (getenv("OPENSSL_CONF") != NULL) {
+		/* cmocka prints skips as "not ok # SKIP", a failure to automake */
+		printf("# OPENSSL_CONF set: mem.c leaves OpenSSL's start-up alone, not checked\n");
+		return;
+	}
 	assert_int_equal(OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_DIGESTS, NULL), 1);
 	assert_null(EVP_get_digestbyname("SHA256"));
 	md = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -211,6 +214,7 @@ static void test_start_openssl_without_config(void **state)
 	assert_int_equal(OBJ_sn2nid("shopTestOid"), NID_undef);
 }
 
+#ifndef __SANITIZE_ADDRESS__ /* with ASan, malloc is ASan's allocator, not glibc's */
 #define START_THREADS 6
 
 /* Allocates, then waits until every thread has: a thread that ended would
@@ -236,11 +240,11 @@ static void test_start_malloc_arenas(void **state)
 	FILE *f;
 
 	(void)state;
-#ifdef __SANITIZE_ADDRESS__
-	skip(); /* ASan's allocator, not glibc's */
-#endif
-	if (getenv("MALLOC_ARENA_MAX") != NULL || getenv("GLIBC_TUNABLES") != NULL)
-		skip();
+	if (getenv("MALLOC_ARENA_MAX") != NULL || getenv("GLIBC_TUNABLES") != NULL) {
+		printf("# MALLOC_ARENA_MAX or GLIBC_TUNABLES set: mem.c leaves the arenas alone,"
+		    " not checked\n");
+		return;
+	}
 	assert_int_equal(pthread_barrier_init(&all, NULL, START_THREADS), 0);
 	for (int i = 0; i < START_THREADS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, alloc_some, &all), 0);
@@ -257,6 +261,7 @@ static void test_start_malloc_arenas(void **state)
 	assert_true(heaps >= 1);
 	assert_true(heaps <= 2);
 }
+#endif
 
 int main(void)
 {
@@ -269,7 +274,9 @@ int main(void)
 		cmocka_unit_test(test_arena_strings),
 		cmocka_unit_test(test_xmalloc_oom_aborts),
 		cmocka_unit_test(test_start_openssl_without_config),
+#ifndef __SANITIZE_ADDRESS__
 		cmocka_unit_test(test_start_malloc_arenas),
+#endif
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
