@@ -43,14 +43,10 @@ local function now_us(clock)
 	return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
 end
 
-local threads = {}
-local nthreads = 0
-
-function setup(thread)
-	nthreads = nthreads + 1
-	thread:set("tid", nthreads)
-	table.insert(threads, thread)
-end
+local lib = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrklib.lua")
+local threads = lib.threads
+local lines = lib.lines
+setup = lib.setup
 
 local product, tag, donedir
 local start_ms = 0
@@ -72,14 +68,7 @@ t_first = 0
 t_last = 0
 
 function init(args)
-	local tokens = {}
-	local f = assert(io.open(args[1], "r"), "cannot open " .. args[1])
-	for l in f:lines() do
-		if l ~= "" then
-			table.insert(tokens, l)
-		end
-	end
-	f:close()
+	local tokens = lines(args[1])
 	product = tonumber(args[2])
 	tag = args[3] or "flash"
 	donedir = args[4]
@@ -147,11 +136,7 @@ function response(status, hdrs, body)
 	else
 		other = other + 1
 		by[status] = (by[status] or 0) + 1
-		local parts = {}
-		for s, c in pairs(by) do
-			table.insert(parts, s .. ":" .. c)
-		end
-		other_by = table.concat(parts, ",")
+		other_by = lib.by_status(by)
 	end
 	if answers >= share then
 		finish()

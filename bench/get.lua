@@ -16,26 +16,9 @@
 -- (non2xx: answers outside 2xx/3xx; timeouts: requests without an answer
 -- within wrk's --timeout; sockerr: connect, read and write errors.)
 
-local threads = {}
-local nthreads = 0
-
-function setup(thread)
-	nthreads = nthreads + 1
-	thread:set("tid", nthreads)
-	table.insert(threads, thread)
-end
-
-local function lines(path)
-	local t = {}
-	local f = assert(io.open(path, "r"), "cannot open " .. path)
-	for l in f:lines() do
-		if l ~= "" then
-			table.insert(t, l)
-		end
-	end
-	f:close()
-	return t
-end
+local lib = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrklib.lua")
+local lines = lib.lines
+setup = lib.setup
 
 local paths, tokens, cdf
 local prebuilt = {}

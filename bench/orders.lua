@@ -11,26 +11,10 @@
 -- (statuses: the non-201 answers by HTTP status; sockerr: wrk's connect,
 -- read, write and timeout errors).
 
-local threads = {}
-local nthreads = 0
-
-function setup(thread)
-	nthreads = nthreads + 1
-	thread:set("tid", nthreads)
-	table.insert(threads, thread)
-end
-
-local function lines(path)
-	local t = {}
-	local f = assert(io.open(path, "r"), "cannot open " .. path)
-	for l in f:lines() do
-		if l ~= "" then
-			table.insert(t, l)
-		end
-	end
-	f:close()
-	return t
-end
+local lib = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "wrklib.lua")
+local threads = lib.threads
+local lines = lib.lines
+setup = lib.setup
 
 local token, products, tag
 local seq = 0
@@ -75,11 +59,7 @@ function response(status, hdrs, body)
 	else
 		bad = bad + 1
 		by[status] = (by[status] or 0) + 1
-		local parts = {}
-		for s, c in pairs(by) do
-			table.insert(parts, s .. ":" .. c)
-		end
-		bad_by = table.concat(parts, ",")
+		bad_by = lib.by_status(by)
 	end
 end
 

@@ -25,15 +25,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from prepare import API, Client, die, parallel  # noqa: E402
-
-
-def pct(values, p):
-    if not values:
-        return 0.0
-    v = sorted(values)
-    k = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
-    return v[k]
+from prepare import API, Client, die, parallel, pct  # noqa: E402
 
 
 def main():

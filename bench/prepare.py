@@ -136,6 +136,15 @@ def parallel(n, workers, fn, base):
     return out
 
 
+def pct(values, p):
+    """The p-th percentile of values (nearest rank), 0.0 when there are none."""
+    if not values:
+        return 0.0
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))
+    return v[k]
+
+
 def write_lines(path, values):
     with open(path, "w") as f:
         for v in values:
