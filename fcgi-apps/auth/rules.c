@@ -70,7 +70,10 @@ static bool path_match(const char *pattern, const char *path, size_t n, bool pre
 		p++;
 		i++;
 	}
-	return i == n || (prefix && path[i] == '/');
+	/* One slash more at the end is judged as the path without it: "/x/"
+	 * is never less protected than "/x" (the apps' routers answer 404 for
+	 * it, but a prefix location of nginx passes it on). */
+	return i == n || (path[i] == '/' && (prefix || i + 1 == n));
 }
 
 static enum auth_level match(const char *method, const char *path, size_t n)

@@ -60,6 +60,8 @@ static void test_admin(void **state)
 		{ "POST", "/api/v1/categories", AUTH_ADMIN },
 		{ "PUT", "/api/v1/categories/4", AUTH_ADMIN },
 		{ "POST", "/api/v1/payments/12/refund", AUTH_ADMIN },
+		{ "POST", "/api/v1/payments/12/refund/", AUTH_ADMIN },
+		{ "POST", "/api/v1/payments/12/refunds", AUTH_USER },
 		/* a look-alike is not the admin area, but still needs a user */
 		{ "GET", "/api/v1/administrators", AUTH_USER },
 	};
