@@ -344,10 +344,10 @@ static int accept_one(struct worker *w)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return -1;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-			pause_accepting(w, errno);
-		else
-			shop_log_error("worker: accept: %s", strerror(errno));
+		/* Out of descriptors or memory, or anything else: the listen
+		 * socket is edge-triggered, so connections left pending would
+		 * wait for the next one; a pause adds it back, which looks again. */
+		pause_accepting(w, errno);
 		return -1;
 	}
 	set_timeouts(fd);

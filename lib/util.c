@@ -158,6 +158,17 @@ void shop_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
 	sodium_memzero(&st, sizeof(st));
 }
 
+int shop_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 bool shop_ct_equal(const void *a, const void *b, size_t n)
 {
 	if (n == 0)

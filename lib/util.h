@@ -35,6 +35,9 @@ void shop_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
 /* Constant-time equality of two buffers of length n. */
 bool shop_ct_equal(const void *a, const void *b, size_t n);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int shop_hexval(char c);
+
 /* Wall-clock seconds and milliseconds since the epoch; monotonic ms. */
 long long shop_now(void);
 long long shop_now_ms(void);

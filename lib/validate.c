@@ -334,17 +334,6 @@ int shop_validate_body(json_object *body, const struct shop_field *spec, struct 
 
 /* Query strings. */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out (n + 1 bytes). Returns the length or -1. */
 static long pct_decode(char *out, const char *s, size_t n)
 {
@@ -358,8 +347,8 @@ static long pct_decode(char *out, const char *s, size_t n)
 
 			if (n - i < 3)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = shop_hexval(s[i + 1]);
+			lo = shop_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);

@@ -109,7 +109,8 @@ static int status_fetch(const char *path, char *buf, size_t cap, char **body, co
 	}
 	buf[len] = '\0';
 	p = strstr(buf, "\r\n\r\n");
-	if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 || p == NULL) {
+	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0 ||
+	    p == NULL) {
 		*why = "not 200";
 		goto out;
 	}

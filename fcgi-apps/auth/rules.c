@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fcgi-apps/auth/rules.h"
+#include "lib/util.h"
 
 #define PATH_MAX_LEN 4096
 
@@ -93,17 +94,6 @@ static enum auth_level match(const char *method, const char *path, size_t n)
 	return AUTH_USER;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* True when nginx would rewrite the path before matching locations. */
 static bool needs_normalizing(const char *s, size_t n)
 {
@@ -144,8 +134,8 @@ static int normalize(const char *s, size_t n, char *out)
 
 			if (i + 2 >= n)
 				return -1;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = shop_hexval(s[i + 1]);
+			lo = shop_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);

@@ -68,17 +68,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The path as nginx routes it, written out the simple way: decode, then
  * keep a stack of segments. Returns false when nginx would refuse it. */
 static bool canonical(const char *s, size_t n, char *out, size_t outsz)
@@ -92,9 +81,9 @@ static bool canonical(const char *s, size_t n, char *out, size_t outsz)
 			dec[d++] = s[i];
 			continue;
 		}
-		if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+		if (i + 2 >= n || shop_hexval(s[i + 1]) < 0 || shop_hexval(s[i + 2]) < 0)
 			goto out;
-		dec[d] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+		dec[d] = (char)(shop_hexval(s[i + 1]) << 4 | shop_hexval(s[i + 2]));
 		if (dec[d++] == '\0')
 			goto out;
 		i += 2;

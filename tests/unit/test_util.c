@@ -257,6 +257,21 @@ static void test_utf8(void **state)
 	assert_int_equal(shop_utf8_len("h\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10), 4);
 }
 
+static void test_hexval(void **state)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+
+	(void)state;
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(shop_hexval(digits[i]), i);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(shop_hexval(upper[i]), 10 + i);
+	for (int c = -128; c < 128; c++) {
+		if (!strchr("0123456789abcdefABCDEF", c) || c == 0)
+			assert_int_equal(shop_hexval((char)c), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_b64url_strict),
 		cmocka_unit_test(test_b64url_sizes),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hexval),
 		cmocka_unit_test(test_sha256_hmac),
 		cmocka_unit_test(test_random_ct),
 		cmocka_unit_test(test_time),
